@@ -14,6 +14,8 @@ export interface StartedComponent {
 export interface StartContext {
   /** A fresh folder for this component's state (data dirs, sockets, configs, logs). */
   dir: string;
+  /** Variables of the components started before this one (see {@link Component.dependsOn}). */
+  env: Record<string, string>;
 }
 
 /** One real component of the local stack. */
@@ -21,10 +23,15 @@ export interface Component {
   name: ComponentName;
   /** One line for `stack status`. */
   description: string;
+  /** Components that must serve before this one starts (their env is passed to `start`). */
+  dependsOn?: readonly ComponentName[];
   /** Installs or builds what is missing (apt, pip, go); cached outside the repo, idempotent. */
   provision(): Promise<void>;
-  /** Starts the component on free loopback ports and waits until it serves. */
+  /**
+   * Starts the component on free loopback ports and waits until it serves. If it fails half-way it
+   * stops whatever it already started before rethrowing.
+   */
   start(ctx: StartContext): Promise<StartedComponent>;
   /** Extra clean-up after its daemons were stopped (optional). */
-  cleanup?(state: StartedComponent & StartContext): Promise<void>;
+  cleanup?(state: StartedComponent & { dir: string }): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HarnessError, tail } from './exec.js';
 
@@ -127,4 +128,13 @@ export async function stopDaemons(records: readonly DaemonRecord[], graceMs = 10
   for (const rec of list) signalGroup(rec, 'SIGKILL');
   const hardDeadline = Date.now() + 5_000;
   while (list.some(isAlive) && Date.now() < hardDeadline) await sleep(50);
+}
+
+/**
+ * Command and arguments that run one of the harness's own TypeScript daemon scripts (for example
+ * the git HTTP server) under this Node.js, through the tsx loader.
+ */
+export function nodeScript(scriptUrl: URL, args: readonly string[] = []): { cmd: string; args: string[] } {
+  const loader = import.meta.resolve('tsx');
+  return { cmd: process.execPath, args: ['--import', loader, fileURLToPath(scriptUrl), ...args] };
 }

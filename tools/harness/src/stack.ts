@@ -57,6 +57,18 @@ export function parseComponents(list: string | undefined): ComponentName[] {
   return names as ComponentName[];
 }
 
+/** The named components plus everything they depend on, in COMPONENT_NAMES order. */
+export async function withDependencies(names: readonly ComponentName[]): Promise<ComponentName[]> {
+  const all = new Set<ComponentName>();
+  const visit = async (n: ComponentName): Promise<void> => {
+    if (all.has(n)) return;
+    all.add(n);
+    for (const d of (await loadComponent(n)).dependsOn ?? []) await visit(d);
+  };
+  for (const n of names) await visit(n);
+  return COMPONENT_NAMES.filter((n) => all.has(n));
+}
+
 /** Installs or builds everything the named components need (no processes are started). */
 export async function provision(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<void> {
   // Sequential: apt holds a lock, and the Go builds each want both cores.
@@ -68,7 +80,8 @@ export async function provision(names: readonly ComponentName[] = COMPONENT_NAME
  * Components already running and healthy are kept. If any component fails to start, the ones this
  * call started are stopped again and the error is rethrown: nothing is left half up.
  */
-export async function up(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<StackState> {
+export async function up(requested: readonly ComponentName[] = COMPONENT_NAMES): Promise<StackState> {
+  const names = await withDependencies(requested);
   await provision(names);
   let state = readState();
   const healthy = new Set(healthyComponents(state));
@@ -89,22 +102,39 @@ export async function up(names: readonly ComponentName[] = COMPONENT_NAMES): Pro
     if (stale) await stopDaemons(stale.daemons);
     delete current.components[n];
   }
-  const results = await Promise.allSettled(
-    toStart.map(async (n) => {
-      const dir = join(current.dir, n);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      const component = await loadComponent(n);
-      const started = await withHeartbeat(`starting ${n}`, () => component.start({ dir }));
-      current.components[n] = { ...started, dir };
-      writeState(current);
-    }),
-  );
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ name: toStart[i]!, error: r.reason as unknown }] : []));
+  const loaded = new Map(await Promise.all(toStart.map(async (n) => [n, await loadComponent(n)] as const)));
+  // Start in waves: a component starts once every component it depends on serves.
+  const results: PromiseSettledResult<void>[] = [];
+  const pending = new Set(toStart);
+  while (pending.size > 0) {
+    const wave = [...pending].filter((n) => (loaded.get(n)!.dependsOn ?? []).every((d) => !pending.has(d)));
+    if (wave.length === 0) throw new HarnessError(`components depend on each other in a cycle: ${[...pending].join(', ')}`);
+    const settled = await Promise.allSettled(
+      wave.map(async (n) => {
+        const dir = join(current.dir, n);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        const component = loaded.get(n)!;
+        const env = stackEnv(current);
+        const started = await withHeartbeat(`starting ${n}`, () => component.start({ dir, env })).catch((err: unknown) => {
+          throw new HarnessError(`${n}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        });
+        current.components[n] = { ...started, dir };
+        writeState(current);
+      }),
+    );
+    for (const n of wave) pending.delete(n);
+    results.push(...settled);
+    if (settled.some((r) => r.status === 'rejected')) {
+      for (const n of pending) results.push({ status: 'rejected', reason: new HarnessError('not started: an earlier component failed') });
+      pending.clear();
+    }
+  }
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [{ error: r.reason as unknown }] : []));
   if (failures.length > 0) {
     for (const n of toStart) await stopComponent(current, n);
     writeState(current);
-    const msg = failures.map((f) => `${f.name}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('\n');
+    const msg = failures.map((f) => (f.error instanceof Error ? f.error.message : String(f.error))).join('\n');
     throw new HarnessError(`the stack could not start:\n${msg}`);
   }
   writeState(current);

@@ -3,6 +3,7 @@
  * component the run needs (and leaves it running), otherwise starts one and stops it afterwards.
  * `DEPLOYTAG_STACK_COMPONENTS=kube,helm` limits a run to some components.
  */
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { down, healthyComponents, parseComponents, readState, stackEnv, up } from './stack.js';
 
