@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  * Workspace packages resolve to their TypeScript sources through the `@deploytag/source` condition,
  * so tests never need a prior build.
  */
-const conditions = ['@deploytag/source', 'import', 'module', 'node', 'default'];
+const conditions = ['@deploytag/source', 'node', 'default'];
 const sources = ['packages/*/src/**', 'tools/*/src/**', 'examples/**'];
 const ignored = ['**/node_modules/**', '**/dist/**'];
 

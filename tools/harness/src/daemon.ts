@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HarnessError, tail } from './exec.js';
 
@@ -135,6 +136,7 @@ export async function stopDaemons(records: readonly DaemonRecord[], graceMs = 10
  * the git HTTP server) under this Node.js, through the tsx loader.
  */
 export function nodeScript(scriptUrl: URL, args: readonly string[] = []): { cmd: string; args: string[] } {
-  const loader = import.meta.resolve('tsx');
+  // Not import.meta.resolve: vitest's module runner (which runs the global setup) lacks it.
+  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return { cmd: process.execPath, args: ['--import', loader, fileURLToPath(scriptUrl), ...args] };
 }

@@ -1,0 +1,29 @@
+import type { Component } from '../component.js';
+import { run } from '../exec.js';
+import { ensureGoTool } from '../provision.js';
+import { HELM_VERSION } from './versions.js';
+
+const helmTool = {
+  name: `helm-${HELM_VERSION}`,
+  pkg: `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`,
+  // Stamp the real version: `go install` leaves Helm's internal version at its branch default.
+  ldflags: `-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean`,
+};
+
+/**
+ * The helm CLI, built from the Go module proxy with its version stamped. It runs no daemon: tests
+ * and the deploy code call it with `HELM_BIN` and the cluster's `KUBECONFIG`.
+ */
+export const helm: Component = {
+  name: 'helm',
+  description: `helm ${HELM_VERSION} CLI`,
+  dependsOn: ['kube'],
+  async provision() {
+    await ensureGoTool(helmTool);
+  },
+  async start() {
+    const bin = await ensureGoTool(helmTool);
+    const r = await run(bin, ['version', '--template', '{{.Version}}']);
+    return { daemons: [], env: { HELM_BIN: bin, DEPLOYTAG_HELM_VERSION: r.stdout.trim() } };
+  },
+};
