@@ -42,6 +42,25 @@ export default tseslint.config(
     },
   },
   {
+    // Integration and e2e tests may use the harness (a tool) to reach the real components.
+    files: ['**/*.integ.test.ts', '**/*.e2e.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['type:tool'] },
+            { sourceTag: 'scope:context', onlyDependOnLibsWithTags: ['scope:core', 'type:tool'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            { sourceTag: 'type:cli', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
