@@ -21,11 +21,16 @@ const echo = defineCommand<{ upper?: boolean; fail?: string }>({
   name: 'echo',
   summary: 'prints its arguments',
   define(cmd) {
-    cmd.argument('[words...]').option('--upper', 'upper-case').option('--fail <kind>', 'fail on purpose');
+    cmd
+      .argument('[words...]')
+      .option('--upper', 'upper-case')
+      .option('--fail <kind>', 'fail on purpose');
   },
   async run(args, options, io) {
-    if (options.fail === 'config') throw new ConfigError('set DOMAIN to the cluster domain', { key: 'DOMAIN' });
-    if (options.fail === 'expected') throw new DeploytagError('E_TEST', `cannot reach ${secret.reveal()}`);
+    if (options.fail === 'config')
+      throw new ConfigError('set DOMAIN to the cluster domain', { key: 'DOMAIN' });
+    if (options.fail === 'expected')
+      throw new DeploytagError('E_TEST', `cannot reach ${secret.reveal()}`);
     if (options.fail === 'bug') throw new TypeError('boom');
     io.out(options.upper ? args.join(' ').toUpperCase() : args.join(' '));
     return 0;

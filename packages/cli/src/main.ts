@@ -7,7 +7,9 @@ import { ExitCode } from './exit-codes.js';
 import { createIO, type CreateIOOptions, type GlobalOptions } from './io.js';
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -27,7 +29,11 @@ function addGlobalOptions(cmd: Command): Command {
 /** Builds the `deploytag` program with every subcommand declared (no library loaded). */
 export function createProgram(
   list: readonly CliCommand<never>[] = commands,
-  onRun: (command: CliCommand<never>, args: string[], options: Record<string, unknown>) => Promise<number> = async () => 0,
+  onRun: (
+    command: CliCommand<never>,
+    args: string[],
+    options: Record<string, unknown>,
+  ) => Promise<number> = async () => 0,
 ): Command {
   const program = new Command('deploytag')
     .description('Deploy a service per git branch to Kubernetes.')
@@ -35,7 +41,9 @@ export function createProgram(
     .showSuggestionAfterError(true)
     .exitOverride();
   for (const spec of list) {
-    const sub = addGlobalOptions(program.command(spec.name).description(spec.summary)).exitOverride();
+    const sub = addGlobalOptions(
+      program.command(spec.name).description(spec.summary),
+    ).exitOverride();
     spec.define(sub);
     sub.action(async (...received: unknown[]) => {
       const self = received[received.length - 1] as Command;
@@ -70,13 +78,22 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     return (program.getOptionValue('__exitCode') as number | undefined) ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return ExitCode.ok;
       return ExitCode.usage;
     }
     if (err instanceof UsageError) {
       io.err(`error: ${err.message}`);
       return ExitCode.usage;
     }
-    return reportError(err, { write: (line) => io.err(line), json: io.json, redactor: io.redactor });
+    return reportError(err, {
+      write: (line) => io.err(line),
+      json: io.json,
+      redactor: io.redactor,
+    });
   }
 }

@@ -6,7 +6,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { down, healthyComponents, parseComponents, readState, stackEnv, up } from '@deploytag/harness';
+import {
+  down,
+  healthyComponents,
+  parseComponents,
+  readState,
+  stackEnv,
+  up,
+} from '@deploytag/harness';
 import type { Benchmark, BenchResult } from './measure.js';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -33,9 +40,18 @@ function fmt(ms: number): string {
 function markdown(results: BenchResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.name} | ${r.description} | ${r.baseline.label}: ${fmt(r.baseline.timing.medianMs)} | ${r.subject.label}: ${fmt(r.subject.timing.medianMs)} | **${r.ratio.toFixed(2)}×** | ${Object.entries(r.extra ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')} |`,
+      `| ${r.name} | ${r.description} | ${r.baseline.label}: ${fmt(r.baseline.timing.medianMs)} | ${r.subject.label}: ${fmt(r.subject.timing.medianMs)} | **${r.ratio.toFixed(2)}×** | ${Object.entries(
+        r.extra ?? {},
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')} |`,
   );
-  return ['| benchmark | what | baseline (median) | subject (median) | ratio | extra |', '|---|---|---|---|---|---|', ...rows, ''].join('\n');
+  return [
+    '| benchmark | what | baseline (median) | subject (median) | ratio | extra |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -59,8 +75,16 @@ async function main(argv: string[]): Promise<number> {
       const mod = (await import(pathToFileURL(file).href)) as { default: Benchmark };
       const dir = join(tmp, String(results.length));
       mkdirSync(dir, { recursive: true });
-      const got = await mod.default({ env, tmp: dir, scale: quick ? 0.05 : 1, log: (l) => process.stderr.write(`  ${l}\n`) });
-      for (const r of got) process.stderr.write(`  ${r.name}: ${r.ratio.toFixed(2)}× (${fmt(r.subject.timing.medianMs)} vs ${fmt(r.baseline.timing.medianMs)})\n`);
+      const got = await mod.default({
+        env,
+        tmp: dir,
+        scale: quick ? 0.05 : 1,
+        log: (l) => process.stderr.write(`  ${l}\n`),
+      });
+      for (const r of got)
+        process.stderr.write(
+          `  ${r.name}: ${r.ratio.toFixed(2)}× (${fmt(r.subject.timing.medianMs)} vs ${fmt(r.baseline.timing.medianMs)})\n`,
+        );
       results.push(...got);
     }
   } finally {
@@ -69,7 +93,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const out = join(root, 'bench-results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), quick, results }, null, 2)}\n`);
+  writeFileSync(
+    join(out, 'results.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), quick, results }, null, 2)}\n`,
+  );
   writeFileSync(join(out, 'results.md'), markdown(results));
   process.stdout.write(markdown(results));
   return 0;
@@ -78,7 +105,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -3,4 +3,12 @@
  * `tools/bench/src/suites/<name>.bench.ts`) whose default export is a {@link Benchmark}.
  * @packageDocumentation
  */
-export { compare, time, timeCommand, type Benchmark, type BenchContext, type BenchResult, type Timing } from './measure.js';
+export {
+  compare,
+  time,
+  timeCommand,
+  type Benchmark,
+  type BenchContext,
+  type BenchResult,
+  type Timing,
+} from './measure.js';

@@ -40,7 +40,12 @@ function summarise(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { runs: sorted.length, medianMs: median, minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]! };
+  return {
+    runs: sorted.length,
+    medianMs: median,
+    minMs: sorted[0]!,
+    maxMs: sorted[sorted.length - 1]!,
+  };
 }
 
 /** Times an async function `runs` times (after `warmup` untimed runs). */
@@ -56,10 +61,17 @@ export async function time(fn: () => Promise<unknown>, runs = 5, warmup = 1): Pr
 }
 
 /** Times a whole command (spawned, not through a shell), interleaving nothing else. */
-export async function timeCommand(cmd: string, args: readonly string[], runs = 5, env?: NodeJS.ProcessEnv): Promise<Timing> {
-  return await time(async () => {
+export async function timeCommand(
+  cmd: string,
+  args: readonly string[],
+  runs = 5,
+  env?: NodeJS.ProcessEnv,
+): Promise<Timing> {
+  return await time(() => {
     const r = spawnSync(cmd, args, { env: env ?? process.env, stdio: 'ignore' });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+    return Promise.resolve();
   }, runs);
 }
 
@@ -71,5 +83,12 @@ export function compare(
   subject: { label: string; timing: Timing },
   extra?: Record<string, number | string>,
 ): BenchResult {
-  return { name, description, baseline, subject, ratio: subject.timing.medianMs / baseline.timing.medianMs, ...(extra ? { extra } : {}) };
+  return {
+    name,
+    description,
+    baseline,
+    subject,
+    ratio: subject.timing.medianMs / baseline.timing.medianMs,
+    ...(extra ? { extra } : {}),
+  };
 }

@@ -24,7 +24,9 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const t0 = Date.now();
       await up(parseComponents(list));
-      process.stderr.write(`stack is up in ${((Date.now() - t0) / 1000).toFixed(1)}s; run: eval "$(npm run -s stack -- env)"\n`);
+      process.stderr.write(
+        `stack is up in ${((Date.now() - t0) / 1000).toFixed(1)}s; run: eval "$(npm run -s stack -- env)"\n`,
+      );
       return 0;
     }
     case 'down':
@@ -40,7 +42,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('no stack is running: start it with npm run stack -- up\n');
         return 1;
       }
-      for (const [k, v] of Object.entries(stackEnv(state))) process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
+      for (const [k, v] of Object.entries(stackEnv(state)))
+        process.stdout.write(`export ${k}=${shellQuote(v)}\n`);
       return 0;
     }
     case 'status': {
@@ -58,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
         }
         const dead = c.daemons.filter((d) => !isAlive(d)).map((d) => d.name);
         if (dead.length > 0) allOk = false;
-        process.stdout.write(`${n.padEnd(9)} ${dead.length === 0 ? 'up          ' : `DOWN (${dead.join(', ')})`}  ${(await loadComponent(n)).description}\n`);
+        process.stdout.write(
+          `${n.padEnd(9)} ${dead.length === 0 ? 'up          ' : `DOWN (${dead.join(', ')})`}  ${(await loadComponent(n)).description}\n`,
+        );
       }
       return allOk ? 0 : 1;
     }

@@ -1,7 +1,16 @@
 import type { DaemonRecord } from './daemon.js';
 
 /** The real components the harness can run. */
-export const COMPONENT_NAMES = ['kube', 'helm', 'engine', 'registry', 'aws', 'postgres', 'mariadb', 'git'] as const;
+export const COMPONENT_NAMES = [
+  'kube',
+  'helm',
+  'engine',
+  'registry',
+  'aws',
+  'postgres',
+  'mariadb',
+  'git',
+] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
 
 /** What a component hands back once it serves: its processes and the variables tests need. */

@@ -78,15 +78,24 @@ export async function startDaemon(spec: DaemonSpec): Promise<DaemonRecord> {
   child.unref();
   const pid = child.pid;
   if (pid === undefined) {
-    throw new HarnessError(`cannot start ${spec.name} (${spec.cmd}): ${(await spawnError).message}`);
+    throw new HarnessError(
+      `cannot start ${spec.name} (${spec.cmd}): ${(await spawnError).message}`,
+    );
   }
-  const rec: DaemonRecord = { name: spec.name, pid, startTicks: startTicksOf(pid) ?? '', logFile: spec.logFile };
+  const rec: DaemonRecord = {
+    name: spec.name,
+    pid,
+    startTicks: startTicksOf(pid) ?? '',
+    logFile: spec.logFile,
+  };
   const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
   let delay = 50;
   for (;;) {
     if (exited) {
       const how = exited.signal ? `was killed by ${exited.signal}` : `exited with ${exited.code}`;
-      throw new HarnessError(`${spec.name} ${how} before it was ready (log: ${spec.logFile})\n${tail(spec.logFile)}`);
+      throw new HarnessError(
+        `${spec.name} ${how} before it was ready (log: ${spec.logFile})\n${tail(spec.logFile)}`,
+      );
     }
     let ok = false;
     try {
@@ -97,7 +106,9 @@ export async function startDaemon(spec: DaemonSpec): Promise<DaemonRecord> {
     if (ok) return rec;
     if (Date.now() > deadline) {
       await stopDaemons([rec]);
-      throw new HarnessError(`${spec.name} was not ready within ${Math.round((spec.readyTimeoutMs ?? 60_000) / 1000)}s (log: ${spec.logFile})\n${tail(spec.logFile)}`);
+      throw new HarnessError(
+        `${spec.name} was not ready within ${Math.round((spec.readyTimeoutMs ?? 60_000) / 1000)}s (log: ${spec.logFile})\n${tail(spec.logFile)}`,
+      );
     }
     await sleep(delay);
     delay = Math.min(delay * 2, 500);
@@ -121,7 +132,10 @@ function signalGroup(rec: DaemonRecord, signal: NodeJS.Signals): void {
  * Stops daemons (in reverse start order): SIGTERM to each process group, then SIGKILL to whatever
  * is left after `graceMs`. Resolves when every recorded process is gone.
  */
-export async function stopDaemons(records: readonly DaemonRecord[], graceMs = 10_000): Promise<void> {
+export async function stopDaemons(
+  records: readonly DaemonRecord[],
+  graceMs = 10_000,
+): Promise<void> {
   const list = [...records].reverse();
   for (const rec of list) signalGroup(rec, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -135,7 +149,10 @@ export async function stopDaemons(records: readonly DaemonRecord[], graceMs = 10
  * Command and arguments that run one of the harness's own TypeScript daemon scripts (for example
  * the git HTTP server) under this Node.js, through the tsx loader.
  */
-export function nodeScript(scriptUrl: URL, args: readonly string[] = []): { cmd: string; args: string[] } {
+export function nodeScript(
+  scriptUrl: URL,
+  args: readonly string[] = [],
+): { cmd: string; args: string[] } {
   // Not import.meta.resolve: vitest's module runner (which runs the global setup) lacks it.
   const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return { cmd: process.execPath, args: ['--import', loader, fileURLToPath(scriptUrl), ...args] };

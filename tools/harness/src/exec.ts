@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, closeSync, statSync, readSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  closeSync,
+  statSync,
+  readSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Error raised when a harness step fails; carries the tail of the step's log. */
@@ -88,9 +97,15 @@ export async function run(
       const finish = () => {
         const result = { code: code ?? 128, stdout, stderr };
         if (result.code !== 0 && !options.allowFail) {
-          const out = options.logFile ? tail(options.logFile) : `${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n');
+          const out = options.logFile
+            ? tail(options.logFile)
+            : `${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n');
           const why = signal ? `was killed by ${signal}` : `exited with ${result.code}`;
-          reject(new HarnessError(`${cmd} ${args.join(' ')} ${why}${options.logFile ? ` (log: ${options.logFile})` : ''}\n${out}`));
+          reject(
+            new HarnessError(
+              `${cmd} ${args.join(' ')} ${why}${options.logFile ? ` (log: ${options.logFile})` : ''}\n${out}`,
+            ),
+          );
         } else resolve(result);
       };
       if (log) log.end(finish);

@@ -2,8 +2,21 @@
  * The real-component harness: provisioning, the running stack, and helpers tests use to reach it.
  * @packageDocumentation
  */
-export { COMPONENT_NAMES, type Component, type ComponentName, type StartedComponent } from './component.js';
-export { up, down, provision, readState, stackEnv, healthyComponents, type StackState } from './stack.js';
+export {
+  COMPONENT_NAMES,
+  type Component,
+  type ComponentName,
+  type StartedComponent,
+} from './component.js';
+export {
+  up,
+  down,
+  provision,
+  readState,
+  stackEnv,
+  healthyComponents,
+  type StackState,
+} from './stack.js';
 export { requireEnv } from './test-env.js';
 export { parseComponents } from './stack.js';
 export { startPostgresInstance } from './components/postgres.js';

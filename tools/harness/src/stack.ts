@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { COMPONENT_NAMES, type ComponentName, type StartedComponent } from './component.js';
@@ -48,7 +56,10 @@ export function healthyComponents(state: StackState | undefined): ComponentName[
 /** Parses a component list such as `kube,postgres` (empty or `all` means every component). */
 export function parseComponents(list: string | undefined): ComponentName[] {
   if (!list || list === 'all') return [...COMPONENT_NAMES];
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(COMPONENT_NAMES as readonly string[]).includes(n)) {
       throw new HarnessError(`unknown component "${n}": choose from ${COMPONENT_NAMES.join(', ')}`);
@@ -69,6 +80,18 @@ export async function withDependencies(names: readonly ComponentName[]): Promise
   return COMPONENT_NAMES.filter((n) => all.has(n));
 }
 
+/** Orders components so that each comes after everything it depends on. */
+export async function startOrder(names: readonly ComponentName[]): Promise<ComponentName[]> {
+  const ordered: ComponentName[] = [];
+  const visit = async (n: ComponentName): Promise<void> => {
+    if (ordered.includes(n) || !names.includes(n)) return;
+    for (const d of (await loadComponent(n)).dependsOn ?? []) await visit(d);
+    ordered.push(n);
+  };
+  for (const n of names) await visit(n);
+  return ordered;
+}
+
 /** Installs or builds everything the named components need (no processes are started). */
 export async function provision(names: readonly ComponentName[] = COMPONENT_NAMES): Promise<void> {
   // Sequential: apt holds a lock, and the Go builds each want both cores.
@@ -80,7 +103,9 @@ export async function provision(names: readonly ComponentName[] = COMPONENT_NAME
  * Components already running and healthy are kept. If any component fails to start, the ones this
  * call started are stopped again and the error is rethrown: nothing is left half up.
  */
-export async function up(requested: readonly ComponentName[] = COMPONENT_NAMES): Promise<StackState> {
+export async function up(
+  requested: readonly ComponentName[] = COMPONENT_NAMES,
+): Promise<StackState> {
   const names = await withDependencies(requested);
   await provision(names);
   let state = readState();
@@ -96,28 +121,49 @@ export async function up(requested: readonly ComponentName[] = COMPONENT_NAMES):
     healthy.clear();
   }
   const current = state;
-  const toStart = names.filter((n) => !healthy.has(n));
-  for (const n of toStart) {
-    const stale = current.components[n];
-    if (stale) await stopDaemons(stale.daemons);
-    delete current.components[n];
+  const loaded = new Map(
+    await Promise.all(names.map(async (n) => [n, await loadComponent(n)] as const)),
+  );
+  // A component restarts when it is unhealthy or when anything it depends on restarts (it may have
+  // moved to new ports, and the dependent was configured with the old ones).
+  const restart = new Set(names.filter((n) => !healthy.has(n)));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const n of names) {
+      if (!restart.has(n) && (loaded.get(n)!.dependsOn ?? []).some((d) => restart.has(d))) {
+        restart.add(n);
+        grew = true;
+      }
+    }
   }
-  const loaded = new Map(await Promise.all(toStart.map(async (n) => [n, await loadComponent(n)] as const)));
+  const toStart = names.filter((n) => restart.has(n));
+  for (const n of toStart) {
+    await stopComponent(current, n);
+  }
   // Start in waves: a component starts once every component it depends on serves.
   const results: PromiseSettledResult<void>[] = [];
   const pending = new Set(toStart);
   while (pending.size > 0) {
-    const wave = [...pending].filter((n) => (loaded.get(n)!.dependsOn ?? []).every((d) => !pending.has(d)));
-    if (wave.length === 0) throw new HarnessError(`components depend on each other in a cycle: ${[...pending].join(', ')}`);
+    const wave = [...pending].filter((n) =>
+      (loaded.get(n)!.dependsOn ?? []).every((d) => !pending.has(d)),
+    );
+    if (wave.length === 0)
+      throw new HarnessError(
+        `components depend on each other in a cycle: ${[...pending].join(', ')}`,
+      );
     const settled = await Promise.allSettled(
       wave.map(async (n) => {
         const dir = join(current.dir, n);
         rmSync(dir, { recursive: true, force: true });
-        mkdirSync(dir, { recursive: true });
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
         const component = loaded.get(n)!;
         const env = stackEnv(current);
-        const started = await withHeartbeat(`starting ${n}`, () => component.start({ dir, env })).catch((err: unknown) => {
-          throw new HarnessError(`${n}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        const started = await withHeartbeat(`starting ${n}`, () =>
+          component.start({ dir, env }),
+        ).catch((err: unknown) => {
+          throw new HarnessError(`${n}: ${err instanceof Error ? err.message : String(err)}`, {
+            cause: err,
+          });
         });
         current.components[n] = { ...started, dir };
         writeState(current);
@@ -126,15 +172,23 @@ export async function up(requested: readonly ComponentName[] = COMPONENT_NAMES):
     for (const n of wave) pending.delete(n);
     results.push(...settled);
     if (settled.some((r) => r.status === 'rejected')) {
-      for (const n of pending) results.push({ status: 'rejected', reason: new HarnessError('not started: an earlier component failed') });
+      for (const n of pending)
+        results.push({
+          status: 'rejected',
+          reason: new HarnessError(`${n}: not started, because an earlier component failed`),
+        });
       pending.clear();
     }
   }
-  const failures = results.flatMap((r) => (r.status === 'rejected' ? [{ error: r.reason as unknown }] : []));
+  const failures = results.flatMap((r) =>
+    r.status === 'rejected' ? [{ error: r.reason as unknown }] : [],
+  );
   if (failures.length > 0) {
     for (const n of toStart) await stopComponent(current, n);
     writeState(current);
-    const msg = failures.map((f) => (f.error instanceof Error ? f.error.message : String(f.error))).join('\n');
+    const msg = failures
+      .map((f) => (f.error instanceof Error ? f.error.message : String(f.error)))
+      .join('\n');
     throw new HarnessError(`the stack could not start:\n${msg}`);
   }
   writeState(current);
@@ -150,14 +204,18 @@ async function stopComponent(state: StackState, n: ComponentName): Promise<void>
   } catch (err) {
     say(`cleanup of ${n} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  delete state.components[n];
+  state.components = Object.fromEntries(Object.entries(state.components).filter(([k]) => k !== n));
 }
 
 /** Stops every recorded component, removes the state folder and the stack file. */
 export async function down(): Promise<void> {
   const state = readState();
   if (!state) return;
-  for (const n of [...COMPONENT_NAMES].reverse()) await stopComponent(state, n);
+  // Dependents first: stop in the reverse of the start order.
+  const order = await withDependencies(
+    COMPONENT_NAMES.filter((n) => state.components[n] !== undefined),
+  );
+  for (const n of (await startOrder(order)).reverse()) await stopComponent(state, n);
   rmSync(state.dir, { recursive: true, force: true });
   rmSync(stackFile(), { force: true });
 }

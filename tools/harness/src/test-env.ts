@@ -5,7 +5,9 @@
 export function requireEnv(name: string): string {
   const v = process.env[name];
   if (v === undefined || v === '') {
-    throw new Error(`${name} is not set: run this test in the integration tier (npm run test:integ), which starts the stack`);
+    throw new Error(
+      `${name} is not set: run this test in the integration tier (npm run test:integ), which starts the stack`,
+    );
   }
   return v;
 }

@@ -13,7 +13,9 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(
+  project: TestProject,
+): Promise<(() => Promise<void>) | undefined> {
   const wanted = parseComponents(process.env['DEPLOYTAG_STACK_COMPONENTS']);
   const healthy = new Set(healthyComponents(readState()));
   const reuse = wanted.every((n) => healthy.has(n));

@@ -43,7 +43,14 @@ describe('helm component: the real helm CLI against the kwok cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'harness-helm-'));
   const ns = `harness-helm-${randomBytes(3).toString('hex')}`;
   const helm = (args: string[]) =>
-    exec(requireEnv('HELM_BIN'), [...args, '--kubeconfig', requireEnv('KUBECONFIG')], { env: { ...process.env, HELM_CACHE_HOME: join(dir, 'cache'), HELM_CONFIG_HOME: join(dir, 'config'), HELM_DATA_HOME: join(dir, 'data') } });
+    exec(requireEnv('HELM_BIN'), [...args, '--kubeconfig', requireEnv('KUBECONFIG')], {
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(dir, 'cache'),
+        HELM_CONFIG_HOME: join(dir, 'config'),
+        HELM_DATA_HOME: join(dir, 'data'),
+      },
+    });
 
   afterAll(async () => {
     await helm(['uninstall', 'tiny', '--namespace', ns, '--wait']).catch(() => undefined);
@@ -59,7 +66,20 @@ describe('helm component: the real helm CLI against the kwok cluster', () => {
   it('installs a chart with --wait and helm status says deployed', async () => {
     const chart = join(dir, 'tiny');
     writeChart(chart);
-    await helm(['upgrade', '--install', 'tiny', chart, '--namespace', ns, '--create-namespace', '--wait', '--timeout', '90s', '--set', 'replicas=2']);
+    await helm([
+      'upgrade',
+      '--install',
+      'tiny',
+      chart,
+      '--namespace',
+      ns,
+      '--create-namespace',
+      '--wait',
+      '--timeout',
+      '90s',
+      '--set',
+      'replicas=2',
+    ]);
     const { stdout } = await helm(['status', 'tiny', '--namespace', ns, '-o', 'json']);
     const status = JSON.parse(stdout) as { info: { status: string }; version: number };
     expect(status.info.status).toBe('deployed');

@@ -4,7 +4,11 @@ import { AppsV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireEnv } from '../test-env.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -16,7 +20,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     }
     await sleep(250);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
 }
 
 describe('kube component: a real control plane with kwok nodes', () => {
@@ -44,7 +50,9 @@ describe('kube component: a real control plane with kwok nodes', () => {
 
   it('has a Ready fake node', async () => {
     const nodes = await core.listNode();
-    const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
     expect(ready.length).toBeGreaterThanOrEqual(1);
   });
 
@@ -58,7 +66,11 @@ describe('kube component: a real control plane with kwok nodes', () => {
           selector: { matchLabels: { app: 'web' } },
           template: {
             metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'web', image: 'registry.local/web:1', ports: [{ containerPort: 8080 }] }] },
+            spec: {
+              containers: [
+                { name: 'web', image: 'registry.local/web:1', ports: [{ containerPort: 8080 }] },
+              ],
+            },
           },
         },
       },
@@ -77,7 +89,11 @@ describe('kube component: a real control plane with kwok nodes', () => {
       namespace: ns,
       body: {
         metadata: { name: 'web' },
-        spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+        spec: {
+          type: 'LoadBalancer',
+          selector: { app: 'web' },
+          ports: [{ port: 80, targetPort: 8080 }],
+        },
       },
     });
     const ip = await until('load balancer address', async () => {

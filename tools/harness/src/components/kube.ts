@@ -48,11 +48,15 @@ async function buildStages(): Promise<void> {
   if (existsSync(stagesFile())) return;
   const r = await run('go', ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`]);
   const dir = (JSON.parse(r.stdout) as { Dir?: string }).Dir;
-  if (!dir) throw new HarnessError(`cannot find sigs.k8s.io/kwok@${KWOK_VERSION} in the Go module cache`);
-  const stages = STAGE_FILES.map((f) => parse(readFileSync(join(dir, 'kustomize', 'stage', f), 'utf8')) as KwokStage);
+  if (!dir)
+    throw new HarnessError(`cannot find sigs.k8s.io/kwok@${KWOK_VERSION} in the Go module cache`);
+  const stages = STAGE_FILES.map(
+    (f) => parse(readFileSync(join(dir, 'kustomize', 'stage', f), 'utf8')) as KwokStage,
+  );
   for (const stage of stages) {
     // A pod whose image cannot be pulled must never become Ready.
-    if (stage.metadata.name === 'pod-ready') stage.spec.selector.matchExpressions.push(UNPULLABLE_EXCLUDED);
+    if (stage.metadata.name === 'pod-ready')
+      stage.spec.selector.matchExpressions.push(UNPULLABLE_EXCLUDED);
   }
   const own = readFileSync(fileURLToPath(new URL('./kube-stages.yaml', import.meta.url)), 'utf8');
   const text = [...stages.map((s) => stringify(s)), own].join('\n---\n');
@@ -66,7 +70,11 @@ async function httpOk(url: string, token?: string): Promise<boolean> {
   return await new Promise((resolve) => {
     const req = (url.startsWith('https') ? request : plain)(
       url,
-      { rejectUnauthorized: false, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 2000 },
+      {
+        rejectUnauthorized: false,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        timeout: 2000,
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);
@@ -127,21 +135,38 @@ export const kube: Component = {
         () => lastLine(log),
       );
     }
-    const built = await ensureGoTool({ name: `kwok-${KWOK_VERSION}`, pkg: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}` });
-    if (built !== kwokBin()) throw new HarnessError(`kwok landed at ${built}, expected ${kwokBin()}`);
+    const built = await ensureGoTool({
+      name: `kwok-${KWOK_VERSION}`,
+      pkg: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`,
+    });
+    if (built !== kwokBin())
+      throw new HarnessError(`kwok landed at ${built}, expected ${kwokBin()}`);
     await buildStages();
   },
   async start({ dir }): Promise<StartedComponent> {
     const daemons: DaemonRecord[] = [];
     try {
-      const [etcdClient, etcdPeer, apiPort, cmPort, schedPort] = (await freePorts(5)) as [number, number, number, number, number];
+      const [etcdClient, etcdPeer, apiPort, cmPort, schedPort, kwokPort] = (await freePorts(6)) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const pki = join(dir, 'pki');
       mkdirSync(pki, { recursive: true, mode: 0o700 });
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      writeFileSync(join(pki, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+      writeFileSync(join(pki, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }), {
+        mode: 0o600,
+      });
       writeFileSync(join(pki, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
       const token = randomBytes(24).toString('hex');
-      writeFileSync(join(pki, 'tokens.csv'), `${token},deploytag-admin,deploytag-admin,system:masters\n`, { mode: 0o600 });
+      writeFileSync(
+        join(pki, 'tokens.csv'),
+        `${token},deploytag-admin,deploytag-admin,system:masters\n`,
+        { mode: 0o600 },
+      );
 
       daemons.push(
         await startDaemon({
@@ -200,7 +225,12 @@ export const kube: Component = {
       writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
       writeFileSync(join(pki, 'ca.crt'), caPem);
 
-      const common = [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--v=1'];
+      const common = [
+        `--kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        '--v=1',
+      ];
       const [cm, sched] = await Promise.all([
         startDaemon({
           name: 'kube-controller-manager',
@@ -235,14 +265,23 @@ export const kube: Component = {
         await startDaemon({
           name: 'kwok',
           cmd: kwokBin(),
-          args: [`--kubeconfig=${kubeconfig}`, `--config=${stagesFile()}`, '--manage-all-nodes=true', '--node-lease-duration-seconds=40'],
+          args: [
+            `--kubeconfig=${kubeconfig}`,
+            `--config=${stagesFile()}`,
+            '--manage-all-nodes=true',
+            '--node-lease-duration-seconds=40',
+            `--server-address=127.0.0.1:${kwokPort}`,
+          ],
           logFile: join(dir, 'kwok.log'),
-          ready: async () => true,
+          ready: () => httpOk(`http://127.0.0.1:${kwokPort}/healthz`),
           readyTimeoutMs: 30_000,
         }),
       );
 
-      const cloud = nodeScript(new URL('../daemons/fake-cloud.ts', import.meta.url), [kubeconfig, FAKE_NODE]);
+      const cloud = nodeScript(new URL('../daemons/fake-cloud.ts', import.meta.url), [
+        kubeconfig,
+        FAKE_NODE,
+      ]);
       const readyMarker = join(dir, 'fake-cloud.ready');
       daemons.push(
         await startDaemon({
@@ -250,7 +289,7 @@ export const kube: Component = {
           cmd: cloud.cmd,
           args: [...cloud.args, readyMarker],
           logFile: join(dir, 'fake-cloud.log'),
-          ready: async () => existsSync(readyMarker),
+          ready: () => Promise.resolve(existsSync(readyMarker)),
           readyTimeoutMs: 60_000,
         }),
       );

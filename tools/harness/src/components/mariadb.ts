@@ -9,7 +9,7 @@ import { HarnessError, which, run } from '../exec.js';
 import { freePort } from '../ports.js';
 import { ensureApt } from '../provision.js';
 // Shared with the PostgreSQL component: both servers run as their own system user.
-import { ownedFolder, privateHome, serviceAccount } from './postgres.js';
+import { ownedFolder, privateHome, serviceAccount } from '../accounts.js';
 
 function program(...names: string[]): string {
   for (const n of names) {

@@ -35,7 +35,12 @@ async function registerNode(name: string): Promise<void> {
     body: {
       metadata: {
         name,
-        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       },
       status: {
@@ -82,7 +87,8 @@ async function reconcile(svc: V1Service): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const live = await core.readNamespacedServiceStatus({ name, namespace });
-      live.status = { ...live.status, loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } };
+      live.status ??= {};
+      live.status.loadBalancer = { ingress: [{ ip, ipMode: 'VIP' }] };
       await core.replaceNamespacedServiceStatus({ name, namespace, body: live });
       log(`service ${key} gets load balancer address ${ip}`);
       return;
@@ -106,7 +112,8 @@ async function watchServices(): Promise<never> {
           { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
           (type: string, obj: V1Service) => {
             if (type === 'ADDED' || type === 'MODIFIED') void reconcile(obj);
-            if (type === 'DELETED' && obj.metadata) assigned.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
+            if (type === 'DELETED' && obj.metadata)
+              assigned.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
           },
           () => resolve(),
         )
@@ -124,9 +131,12 @@ async function main(): Promise<void> {
   await registerNode(nodeName!);
   await waitUntil('node ready', async () => {
     const node = await core.readNode({ name: nodeName! });
-    const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const ready =
+      node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     // Pods schedule only once the node-lifecycle controller has lifted the not-ready taint.
-    return ready && !(node.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready');
+    return (
+      ready && !(node.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready')
+    );
   });
   await waitUntil('default service account', async () => {
     await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
@@ -139,6 +149,6 @@ async function main(): Promise<void> {
 
 process.on('SIGTERM', () => process.exit(0));
 main().catch((err: unknown) => {
-  log(`fatal: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });
