@@ -63,6 +63,16 @@ describe('helm component: the real helm CLI against the kwok cluster', () => {
     expect(stdout.trim()).toMatch(/^v3\.\d+\.\d+$/);
   });
 
+  it('renders offline (helm template) with the Kubernetes minor it was built for, not v1.20', async () => {
+    const chart = join(dir, 'offline');
+    writeChart(chart);
+    const { stdout } = await exec(requireEnv('HELM_BIN'), ['template', 'offline', chart], {
+      env: { ...process.env, KUBECONFIG: '/nonexistent' },
+    });
+    const minor = requireEnv('DEPLOYTAG_KUBE_VERSION').split('.')[1];
+    expect(stdout).toContain(`kube-version: "v1.${minor}.0"`);
+  });
+
   it('installs a chart with --wait and helm status says deployed', async () => {
     const chart = join(dir, 'tiny');
     writeChart(chart);
