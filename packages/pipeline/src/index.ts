@@ -1,0 +1,17 @@
+/**
+ * `@deploytag/pipeline`: the push-to-deploy flow as a plan of steps with their dependencies,
+ * run concurrently where independent, with progress events and a report.
+ * @packageDocumentation
+ */
+export {
+  orderSteps,
+  runSteps,
+  type RunReport,
+  type RunStepsOptions,
+  type Step,
+  type StepContext,
+  type StepEvent,
+  type StepReport,
+  type StepResult,
+  type StepStatus,
+} from './steps.js';
