@@ -15,3 +15,15 @@ export {
   type StepResult,
   type StepStatus,
 } from './steps.js';
+export {
+  TaskList,
+  detectProgressMode,
+  formatDuration,
+  renderGithubEvent,
+  renderMarkdownSummary,
+  renderPlainEvent,
+  renderPlan,
+  renderSummary,
+  type ProgressMode,
+  type TaskListStream,
+} from './progress.js';
