@@ -47,8 +47,8 @@ export default tseslint.config(
     },
   },
   {
-    // Integration and e2e tests may use the harness (a tool) to reach the real components.
-    files: ['**/*.integ.test.ts', '**/*.e2e.test.ts'],
+    // Integration and e2e tests, and benchmarks, may use the harness and bench tools.
+    files: ['**/*.integ.test.ts', '**/*.e2e.test.ts', '**/bench/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', testBoundaries],
     },

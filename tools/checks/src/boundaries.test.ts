@@ -14,7 +14,7 @@ import { boundaries, testBoundaries } from '../../../eslint.boundaries.js';
 const root = resolve(import.meta.dirname, '../../..');
 
 async function violations(file: string, importOf: string): Promise<string[]> {
-  const test = /\.(integ|e2e)\.test\.ts$/.test(file);
+  const test = /\.(integ|e2e)\.test\.ts$/.test(file) || file.includes('/bench/');
   const eslint = new ESLint({
     cwd: root,
     overrideConfigFile: true,
@@ -62,6 +62,7 @@ describe('the dependency rule (Nx module boundaries)', () => {
     ['packages/cli/src/probe.ts', '@deploytag/helm'],
     ['packages/db/src/db.integ.test.ts', '@deploytag/harness'],
     ['tools/bench/src/probe.ts', '@deploytag/harness'],
+    ['packages/cli/bench/probe.bench.ts', '@deploytag/bench'],
   ])('allows %s importing %s', async (file, dep) => {
     expect(await violations(file, dep)).toEqual([]);
   });
