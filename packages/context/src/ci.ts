@@ -32,9 +32,12 @@ export type FactName = 'branch' | 'sha' | 'repo' | 'tag' | 'pullRequest';
 
 /**
  * Where a value came from, for `--explain`: a command-line flag, an environment variable (with its
- * name), the git checkout, or DeployTag's default (including values DeployTag derived from others).
+ * name), a configuration file (`config:<file>` or `config:<file>#$preview` for an environment's
+ * section), the git checkout, a secret (`secret:<id>`), or DeployTag's default (including values
+ * DeployTag derived from others).
  */
-export type Origin = 'flag' | `env:${string}` | 'git' | 'default';
+export type Origin =
+  'flag' | `env:${string}` | `config:${string}` | 'git' | `secret:${string}` | 'default';
 
 /** The environment variable each CI fact was read from. */
 export type CiOrigins = Partial<Record<FactName, `env:${string}`>>;

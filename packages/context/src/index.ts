@@ -71,3 +71,36 @@ export {
   type DeployContextInput,
   type ImageRefs,
 } from './context.js';
+export {
+  CONFIG_ENV_NAMES,
+  CONFIG_SECTIONS,
+  assertValidConfig,
+  configJsonSchema,
+  formatConfigIssues,
+  resolveDeployContext,
+  validateConfig,
+  type ConfigIssue,
+  type ConfigSection,
+  type ConfigSettings,
+  type DeployConfig,
+  type JsonSchema,
+  type ResolveDeployContextInput,
+  type ResolvedDeployContext,
+  type ValidatedConfig,
+} from './config.js';
+export {
+  CONFIG_FILE_NAMES,
+  loadConfigFile,
+  parseConfigText,
+  type LoadConfigOptions,
+  type LoadedConfig,
+} from './config-file.js';
+export {
+  renderConfigYaml,
+  substituteVariables,
+  type RenderConfigYamlOptions,
+  type RenderedYaml,
+  type SubstituteOptions,
+  type Substituted,
+} from './substitute.js';
+export { deployContextEnv, type ContextVariable } from './exports.js';
