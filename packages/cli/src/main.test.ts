@@ -84,6 +84,14 @@ describe('deploytag main', () => {
     expect(r.err.split('\n').length).toBeGreaterThan(2);
   });
 
+  it('writes subcommand help and errors to the given streams', async () => {
+    const help = await run(['echo', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--upper');
+    const bad = await run(['echo', '--nope']);
+    expect(bad.err).toContain("unknown option '--nope'");
+  });
+
   it('prints its version', async () => {
     const r = await run(['--version']);
     expect(r.code).toBe(0);

@@ -34,12 +34,15 @@ export function createProgram(
     args: string[],
     options: Record<string, unknown>,
   ) => Promise<number> = async () => 0,
+  output?: { writeOut: (s: string) => void; writeErr: (s: string) => void },
 ): Command {
   const program = new Command('deploytag')
     .description('Deploy a service per git branch to Kubernetes.')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride();
+  // Before the subcommands are added: commander copies these settings into each one.
+  if (output) program.configureOutput(output);
   for (const spec of list) {
     const sub = addGlobalOptions(
       program.command(spec.name).description(spec.summary),
@@ -61,14 +64,17 @@ export function createProgram(
  */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
   let io = createIO(options);
-  const program = createProgram(options.commands ?? commands, async (spec, args, opts) => {
-    io = createIO({ ...options, ...(opts as GlobalOptions) });
-    return await spec.run(args, opts as never, io);
-  });
-  program.configureOutput({
-    writeOut: (s) => void (options.stdout ?? process.stdout).write(s),
-    writeErr: (s) => void (options.stderr ?? process.stderr).write(s),
-  });
+  const program = createProgram(
+    options.commands ?? commands,
+    async (spec, args, opts) => {
+      io = createIO({ ...options, ...(opts as GlobalOptions) });
+      return await spec.run(args, opts as never, io);
+    },
+    {
+      writeOut: (s) => void (options.stdout ?? process.stdout).write(s),
+      writeErr: (s) => void (options.stderr ?? process.stderr).write(s),
+    },
+  );
   if (argv.length === 0) {
     program.outputHelp({ error: true });
     return ExitCode.usage;
