@@ -1,0 +1,420 @@
+import { silentLogger, type Logger, type Secret } from '@deploytag/core';
+import { ImageError, ImageErrorCodes } from './errors.js';
+
+/** A user name and password (or token) for a registry. */
+export interface RegistryCredential {
+  /** The user name (`AWS` for ECR, `oauth2accesstoken` for a Google access token). */
+  username: string;
+  /** The password or token. */
+  password: Secret;
+}
+
+/** How a {@link RegistryClient} retries. */
+export interface RetryOptions {
+  /** Attempts in all (first try included). Default 4. */
+  attempts?: number;
+  /** Delay before the first retry; doubled each time (with jitter). Default 250 ms. */
+  baseDelayMs?: number;
+  /** Time limit of one request. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Options of the {@link RegistryClient} constructor. */
+export interface RegistryClientOptions {
+  /** Credentials, or a function that gets them (called once, when the registry first asks). */
+  credentials?: RegistryCredential | (() => Promise<RegistryCredential | undefined>);
+  /** `http` or `https`. Default `https`, except `http` for loopback hosts. */
+  scheme?: 'http' | 'https';
+  /** Retry policy for 5xx answers and timeouts (never for 4xx). */
+  retry?: RetryOptions;
+  /** Receives retries and auth steps at debug level. */
+  logger?: Logger;
+  /** The fetch implementation (for tests). Default the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Media types a manifest request accepts: Docker v2 and OCI, single images and indexes. */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** A manifest as stored in a registry. */
+export interface Manifest {
+  /** Its exact bytes (re-put as they are, so the digest stays the same). */
+  body: Buffer;
+  /** Its media type. */
+  mediaType: string;
+  /** Its digest (`sha256:…`). */
+  digest: string;
+}
+
+/** A parsed `WWW-Authenticate` challenge. */
+export interface AuthChallenge {
+  /** `basic` or `bearer` (lower case). */
+  scheme: string;
+  /** Its parameters (`realm`, `service`, `scope`, …). */
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` header value such as
+ * `Bearer realm="https://auth.example/token",service="registry",scope="repository:a/b:pull"`.
+ *
+ * @param header - the header value
+ * @returns the challenge, or undefined when the header is empty
+ */
+export function parseAuthChallenge(header: string | null | undefined): AuthChallenge | undefined {
+  if (header === null || header === undefined || header.trim() === '') return undefined;
+  const m = /^\s*(\S+)\s*(.*)$/s.exec(header);
+  if (m?.[1] === undefined) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of (m[2] ?? '').matchAll(
+    /([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g,
+  )) {
+    if (p[1] !== undefined)
+      params[p[1].toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  }
+  return { scheme: m[1].toLowerCase(), params };
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Is this error a timeout or a network failure worth retrying? */
+function isTransient(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'TimeoutError' ||
+    err.name === 'AbortError' ||
+    err.message.includes('fetch failed') ||
+    /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up/.test(
+      `${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`,
+    )
+  );
+}
+
+/**
+ * A small client of the OCI distribution API (`/v2/`): does a tag exist, list tags, read, put
+ * and delete manifests. Handles anonymous access, basic auth and the bearer-token flow
+ * (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`, token fetched from the realm with the
+ * credentials), and retries 5xx answers and timeouts with exponential backoff (never 4xx).
+ */
+export class RegistryClient {
+  /** The registry's `host[:port]`. */
+  readonly host: string;
+  readonly #base: string;
+  readonly #options: RegistryClientOptions;
+  readonly #logger: Logger;
+  readonly #fetch: typeof fetch;
+  #credential: RegistryCredential | undefined;
+  #credentialLoaded = false;
+  /** Authorization header per scope (`*` for basic auth, which covers every scope). */
+  readonly #authorization = new Map<string, string>();
+
+  /**
+   * @param host - the registry's `host[:port]`
+   * @param options - credentials, scheme, retries, logger
+   */
+  constructor(host: string, options: RegistryClientOptions = {}) {
+    this.host = host;
+    const scheme = options.scheme ?? (LOOPBACK.test(host) ? 'http' : 'https');
+    this.#base = `${scheme}://${host}`;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  async #loadCredential(): Promise<RegistryCredential | undefined> {
+    if (!this.#credentialLoaded) {
+      const c = this.#options.credentials;
+      this.#credential = typeof c === 'function' ? await c() : c;
+      this.#credentialLoaded = true;
+    }
+    return this.#credential;
+  }
+
+  /** One HTTP exchange with retries on 5xx and timeouts. */
+  async #send(url: string, init: RequestInit, what: string): Promise<Response> {
+    const attempts = this.#options.retry?.attempts ?? 4;
+    const baseDelay = this.#options.retry?.baseDelayMs ?? 250;
+    const timeoutMs = this.#options.retry?.timeoutMs ?? 30_000;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const res = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+        if (res.status < 500 || attempt === attempts) return res;
+        await res.arrayBuffer();
+        lastError = new Error(`HTTP ${res.status}`);
+      } catch (err) {
+        if (!isTransient(err) || attempt === attempts) {
+          throw new ImageError(
+            ImageErrorCodes.REGISTRY,
+            `registry ${this.host} could not be reached to ${what}: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err, details: { registry: this.host } },
+          );
+        }
+        lastError = err;
+      }
+      const delay = baseDelay * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+      this.#logger.debug(`registry ${this.host}: retrying ${what} in ${Math.round(delay)} ms`, {
+        attempt,
+        reason: lastError instanceof Error ? lastError.message : String(lastError),
+      });
+      await sleep(delay);
+    }
+    /* c8 ignore next */
+    throw new ImageError(ImageErrorCodes.REGISTRY, `registry ${this.host}: ${what} failed`);
+  }
+
+  /** Gets a bearer token from the challenge's realm, with the credentials when there are any. */
+  async #fetchToken(challenge: AuthChallenge, scope: string, what: string): Promise<string> {
+    const realm = challenge.params['realm'];
+    if (realm === undefined) {
+      throw new ImageError(
+        ImageErrorCodes.REGISTRY_AUTH,
+        `registry ${this.host} asked for a bearer token without a realm`,
+      );
+    }
+    const url = new URL(realm);
+    if (challenge.params['service'] !== undefined)
+      url.searchParams.set('service', challenge.params['service']);
+    url.searchParams.set('scope', challenge.params['scope'] ?? scope);
+    const cred = await this.#loadCredential();
+    const headers: Record<string, string> = {};
+    if (cred !== undefined) headers['Authorization'] = basicHeader(cred);
+    const res = await this.#send(url.toString(), { headers }, `get a token to ${what}`);
+    if (res.status === 401 || res.status === 403) {
+      await res.arrayBuffer();
+      throw this.#authError(cred, what, res.status);
+    }
+    if (!res.ok) {
+      await res.arrayBuffer();
+      throw new ImageError(
+        ImageErrorCodes.REGISTRY_AUTH,
+        `the token service of registry ${this.host} (${url.origin}) answered HTTP ${res.status} to ${what}`,
+      );
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (token === undefined || token === '') {
+      throw new ImageError(
+        ImageErrorCodes.REGISTRY_AUTH,
+        `the token service of registry ${this.host} returned no token to ${what}`,
+      );
+    }
+    return `Bearer ${token}`;
+  }
+
+  #authError(cred: RegistryCredential | undefined, what: string, status: number): ImageError {
+    return new ImageError(
+      ImageErrorCodes.REGISTRY_AUTH,
+      cred === undefined
+        ? `registry ${this.host} requires credentials to ${what} (HTTP ${status}); log in (user/password, Docker config, ECR or GCP credentials)`
+        : `registry ${this.host} refused the credentials of user ${cred.username} to ${what} (HTTP ${status}); check the user and password`,
+      { details: { registry: this.host, status } },
+    );
+  }
+
+  /** A request that follows the auth flow on 401. */
+  async #request(path: string, init: RequestInit, scope: string, what: string): Promise<Response> {
+    const url = `${this.#base}${path}`;
+    const withAuth = (auth: string | undefined): RequestInit => ({
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string> | undefined),
+        ...(auth === undefined ? {} : { Authorization: auth }),
+      },
+    });
+    const cached = this.#authorization.get(scope) ?? this.#authorization.get('*');
+    let res = await this.#send(url, withAuth(cached), what);
+    if (res.status !== 401) return res;
+    await res.arrayBuffer();
+    const challenge = parseAuthChallenge(res.headers.get('www-authenticate'));
+    let auth: string;
+    if (challenge?.scheme === 'bearer') {
+      auth = await this.#fetchToken(challenge, scope, what);
+      this.#authorization.set(scope, auth);
+    } else {
+      const cred = await this.#loadCredential();
+      if (cred === undefined) throw this.#authError(undefined, what, 401);
+      auth = basicHeader(cred);
+      this.#authorization.set('*', auth);
+    }
+    res = await this.#send(url, withAuth(auth), what);
+    if (res.status === 401) {
+      await res.arrayBuffer();
+      throw this.#authError(await this.#loadCredential(), what, 401);
+    }
+    return res;
+  }
+
+  #unexpected(res: Response, what: string, text: string): ImageError {
+    return new ImageError(
+      res.status === 403 ? ImageErrorCodes.REGISTRY_AUTH : ImageErrorCodes.REGISTRY,
+      `registry ${this.host} answered HTTP ${res.status} to ${what}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 300)}`}`,
+      { details: { registry: this.host, status: res.status } },
+    );
+  }
+
+  /**
+   * The digest a tag points to, or undefined when the repository or tag does not exist
+   * (manifest `HEAD` with Docker and OCI media types accepted).
+   *
+   * @param repository - the repository path, without the host (`project/app`)
+   * @param tag - the tag
+   */
+  async manifestDigest(repository: string, tag: string): Promise<string | undefined> {
+    const what = `look up ${repository}:${tag}`;
+    const res = await this.#request(
+      `/v2/${repository}/manifests/${encodeURIComponent(tag)}`,
+      { method: 'HEAD', headers: { Accept: MANIFEST_ACCEPT } },
+      `repository:${repository}:pull`,
+      what,
+    );
+    await res.arrayBuffer();
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw this.#unexpected(res, what, '');
+    return res.headers.get('docker-content-digest') ?? '';
+  }
+
+  /**
+   * Whether a tag exists.
+   *
+   * @param repository - the repository path, without the host
+   * @param tag - the tag
+   */
+  async tagExists(repository: string, tag: string): Promise<boolean> {
+    return (await this.manifestDigest(repository, tag)) !== undefined;
+  }
+
+  /**
+   * Every tag of a repository (all pages); [] when the repository does not exist.
+   *
+   * @param repository - the repository path, without the host
+   */
+  async listTags(repository: string): Promise<string[]> {
+    const what = `list the tags of ${repository}`;
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+    while (path !== undefined) {
+      const res = await this.#request(
+        path,
+        { method: 'GET' },
+        `repository:${repository}:pull`,
+        what,
+      );
+      if (res.status === 404) {
+        await res.arrayBuffer();
+        return tags;
+      }
+      if (!res.ok) throw this.#unexpected(res, what, await res.text());
+      const body = (await res.json()) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      path =
+        next === undefined
+          ? undefined
+          : next.startsWith('http')
+            ? new URL(next).pathname + new URL(next).search
+            : next;
+    }
+    return tags;
+  }
+
+  /**
+   * Reads a manifest by tag or digest, or undefined when missing.
+   *
+   * @param repository - the repository path, without the host
+   * @param reference - a tag or digest
+   */
+  async getManifest(repository: string, reference: string): Promise<Manifest | undefined> {
+    const what = `read ${repository}:${reference}`;
+    const res = await this.#request(
+      `/v2/${repository}/manifests/${encodeURIComponent(reference)}`,
+      { method: 'GET', headers: { Accept: MANIFEST_ACCEPT } },
+      `repository:${repository}:pull`,
+      what,
+    );
+    if (res.status === 404) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    if (!res.ok) throw this.#unexpected(res, what, await res.text());
+    const body = Buffer.from(await res.arrayBuffer());
+    const mediaType =
+      res.headers.get('content-type') ??
+      (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType ??
+      '';
+    return { body, mediaType, digest: res.headers.get('docker-content-digest') ?? '' };
+  }
+
+  /**
+   * Stores a manifest under a tag (the blobs it names must already be in the repository).
+   *
+   * @param repository - the repository path, without the host
+   * @param tag - the tag to set
+   * @param manifest - the manifest, as read by {@link RegistryClient.getManifest}
+   */
+  async putManifest(repository: string, tag: string, manifest: Manifest): Promise<void> {
+    const what = `tag ${repository}:${tag}`;
+    const res = await this.#request(
+      `/v2/${repository}/manifests/${encodeURIComponent(tag)}`,
+      { method: 'PUT', headers: { 'Content-Type': manifest.mediaType }, body: manifest.body },
+      `repository:${repository}:pull,push`,
+      what,
+    );
+    const text = await res.text();
+    if (!res.ok) throw this.#unexpected(res, what, text);
+  }
+
+  /**
+   * Points `toTag` at the manifest of `fromTag` without pulling or pushing any layer.
+   *
+   * @param repository - the repository path, without the host
+   * @param fromTag - an existing tag
+   * @param toTag - the tag to set
+   */
+  async copyTag(repository: string, fromTag: string, toTag: string): Promise<void> {
+    const manifest = await this.getManifest(repository, fromTag);
+    if (manifest === undefined) {
+      throw new ImageError(
+        ImageErrorCodes.REGISTRY,
+        `cannot tag ${repository}:${toTag}: ${repository}:${fromTag} does not exist in registry ${this.host}`,
+      );
+    }
+    await this.putManifest(repository, toTag, manifest);
+  }
+
+  /**
+   * Deletes a tag (the registry deletes the manifest it points to, so every tag of that manifest
+   * goes). Resolves false when the tag did not exist.
+   *
+   * @param repository - the repository path, without the host
+   * @param tag - the tag
+   */
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    const digest = await this.manifestDigest(repository, tag);
+    if (digest === undefined) return false;
+    const what = `delete ${repository}:${tag}`;
+    const res = await this.#request(
+      `/v2/${repository}/manifests/${digest}`,
+      { method: 'DELETE' },
+      `repository:${repository}:delete`,
+      what,
+    );
+    const text = await res.text();
+    if (res.status === 404) return false;
+    if (!res.ok) throw this.#unexpected(res, what, text);
+    return true;
+  }
+}
+
+function basicHeader(cred: RegistryCredential): string {
+  return `Basic ${Buffer.from(`${cred.username}:${cred.password.reveal()}`).toString('base64')}`;
+}
