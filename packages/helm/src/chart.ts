@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+/** What a deploy needs to know about a chart. */
+export interface ChartFacts {
+  /** The chart as helm is given it: an absolute path for a local chart, else the reference. */
+  ref: string;
+  /** Whether it is a local chart folder. */
+  local: boolean;
+  /** `values-<kind>.yaml` files present, by kind (absolute paths). */
+  kindValues: Record<string, string>;
+  /** Whether `Chart.yaml` declares dependencies (then `helm dependency build` runs). */
+  hasDependencies: boolean;
+  /** SHA-256 of every file of a local chart (names and contents), for skipping unchanged deploys. */
+  digest: string | undefined;
+}
+
+function walk(dir: string, root: string, out: string[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, root, out);
+    else if (entry.isFile()) out.push(relative(root, path));
+  }
+}
+
+/**
+ * Reads a chart's facts: for a local folder its `values-<kind>.yaml` files, whether it declares
+ * dependencies, and a digest of its files; a repository or OCI reference is taken as it is.
+ *
+ * @param chart - `CHART_NAME`: a folder, a packaged `.tgz`, `repo/name` or `oci://…`
+ * @param cwd - what a relative path is relative to
+ */
+export function readChartFacts(chart: string, cwd: string = process.cwd()): ChartFacts {
+  const path = isAbsolute(chart) ? chart : resolve(cwd, chart);
+  if (!existsSync(join(path, 'Chart.yaml')) || !statSync(path).isDirectory()) {
+    const isFile = existsSync(path) && statSync(path).isFile();
+    return {
+      ref: isFile ? path : chart,
+      local: false,
+      kindValues: {},
+      hasDependencies: false,
+      digest: undefined,
+    };
+  }
+  const kindValues: Record<string, string> = {};
+  for (const name of readdirSync(path)) {
+    const m = /^values-([a-z0-9-]+)\.ya?ml$/.exec(name);
+    if (m) kindValues[m[1]!] = join(path, name);
+  }
+  const chartYaml = parse(readFileSync(join(path, 'Chart.yaml'), 'utf8')) as {
+    dependencies?: unknown[];
+  } | null;
+  const files: string[] = [];
+  walk(path, path, files);
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    const data = readFileSync(join(path, file));
+    hash.update(`${file}\0${data.length}\0`);
+    hash.update(data);
+  }
+  return {
+    ref: path,
+    local: true,
+    kindValues,
+    hasDependencies: (chartYaml?.dependencies ?? []).length > 0,
+    digest: hash.digest('hex'),
+  };
+}
