@@ -1,0 +1,76 @@
+import { defineCommand } from '../command.js';
+
+/** Options of `deploytag apply-registry-secret`. */
+export interface ApplyRegistrySecretOptions {
+  namespace?: string;
+  name?: string;
+  registry?: string;
+  username?: string;
+}
+
+/** `deploytag apply-registry-secret`: the original `apply_registry_secret.sh`. */
+export const applyRegistrySecretCommand = defineCommand<ApplyRegistrySecretOptions>({
+  name: 'apply-registry-secret',
+  original: 'apply_registry_secret.sh',
+  summary: "give the branch's namespace its image pull secret (GCP: copy gcrsecret; AWS: nothing)",
+  define(cmd) {
+    cmd
+      .option(
+        '-n, --namespace <name>',
+        "the namespace (default: the branch's, from the CI variables)",
+      )
+      .option('--name <secret>', 'the pull secret name', 'gcrsecret')
+      .option(
+        '--registry <host>',
+        'make the secret from credentials for this registry (password in DEPLOYTAG_REGISTRY_PASSWORD)',
+      )
+      .option('--username <user>', 'the registry user for --registry')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  CLOUD_PROVIDER=gcp deploytag apply-registry-secret\n  DEPLOYTAG_REGISTRY_PASSWORD=… deploytag apply-registry-secret --registry ghcr.io --username bot -n feature-x',
+      );
+  },
+  async run(_args, options, io) {
+    const { Secret, UsageError } = await import('@deploytag/core');
+    const kube = await import('@deploytag/kube');
+    let namespace = options.namespace;
+    let provider: 'aws' | 'gcp' =
+      (io.env.CLOUD_PROVIDER ?? 'aws').toLowerCase() === 'gcp' ? 'gcp' : 'aws';
+    if (namespace === undefined) {
+      const { buildDeployContext } = await import('@deploytag/context');
+      const context = buildDeployContext({ env: io.env });
+      namespace = context.namespace;
+      provider = context.cloudProvider;
+    }
+    let credentials;
+    if (options.registry !== undefined) {
+      const password = io.env.DEPLOYTAG_REGISTRY_PASSWORD;
+      if (options.username === undefined || password === undefined || password === '') {
+        throw new UsageError(
+          '--registry needs --username and the password in DEPLOYTAG_REGISTRY_PASSWORD',
+        );
+      }
+      credentials = {
+        registry: options.registry,
+        username: options.username,
+        password: Secret.of(password),
+      };
+    }
+    const plan = kube.planRegistrySecret({
+      cloudProvider: provider,
+      namespace,
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(credentials === undefined ? {} : { credentials }),
+    });
+    const clients = kube.createKubeClients(kube.loadKubeConfig({ env: io.env }));
+    await kube.applyRegistrySecret(clients, plan, io.logger);
+    io.out(
+      io.json
+        ? JSON.stringify({ namespace, action: plan.kind })
+        : plan.kind === 'none'
+          ? `nothing to do: ${plan.reason}`
+          : `pull secret applied in ${namespace}`,
+    );
+    return 0;
+  },
+});

@@ -1,0 +1,25 @@
+import { defineCommand } from '../command.js';
+
+/** `deploytag parse-helm-vars`: the original `parse_helm_vars.rb`. */
+export const parseHelmVarsCommand = defineCommand<Record<string, never>>({
+  name: 'parse-helm-vars',
+  original: 'parse_helm_vars.rb',
+  summary: 'turn a=1,b=2 into a YAML values file',
+  define(cmd) {
+    cmd
+      .argument('[vars]', 'assignments KEY=VALUE separated by commas (default: $HELM_VARS)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  deploytag parse-helm-vars "replicas=2,image.tag=abc" > values.yaml\n  HELM_VARS="a=1,b=2" deploytag parse-helm-vars',
+      );
+  },
+  async run(args, _options, io) {
+    const { UsageError } = await import('@deploytag/core');
+    const { helmVarsToYaml, parseHelmVars } = await import('@deploytag/helm');
+    const text = args[0] ?? io.env.HELM_VARS;
+    if (text === undefined)
+      throw new UsageError('give the assignments (a=1,b=2) as an argument or in HELM_VARS');
+    io.out(io.json ? JSON.stringify(parseHelmVars(text)) : helmVarsToYaml(text).trimEnd());
+    return 0;
+  },
+});
