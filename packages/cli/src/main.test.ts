@@ -26,6 +26,7 @@ const echo = defineCommand<{ upper?: boolean; fail?: string }>({
       .option('--upper', 'upper-case')
       .option('--fail <kind>', 'fail on purpose');
   },
+  // eslint-disable-next-line @typescript-eslint/require-await -- the command contract is async
   async run(args, options, io) {
     if (options.fail === 'config')
       throw new ConfigError('set DOMAIN to the cluster domain', { key: 'DOMAIN' });

@@ -33,7 +33,7 @@ export function createProgram(
     command: CliCommand<never>,
     args: string[],
     options: Record<string, unknown>,
-  ) => Promise<number> = async () => 0,
+  ) => Promise<number> = () => Promise.resolve(0),
   output?: { writeOut: (s: string) => void; writeErr: (s: string) => void },
 ): Command {
   const program = new Command('deploytag')

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { compare, time } from '@deploytag/bench';
 import type { BenchContext, BenchResult } from '@deploytag/bench';
-import { gatherReleaseFacts, planRelease } from '@deploytag/release';
+import { gatherReleaseFacts, planRelease } from '../src/index.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const gitEnv = {
@@ -75,9 +75,10 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   ctx.log(`generated ${commits} commits and ${tagCount} tags in ${Date.now() - started} ms`);
 
   // The baseline: what a shell script would run to find the last tag and the commits since.
-  const baseline = async (): Promise<void> => {
+  const baseline = (): Promise<void> => {
     const last = git(dir, ['describe', '--tags', '--abbrev=0']).trim();
     git(dir, ['log', '--format=%H%x00%an%x00%aI%x00%s%x00%b', `${last}..HEAD`]);
+    return Promise.resolve();
   };
   const library = async (): Promise<void> => {
     const facts = await gatherReleaseFacts(dir, { channel: 'beta' });
@@ -95,12 +96,13 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   const gitTiming = await time(baseline, runs);
   const libTiming = await time(library, runs);
   const bin = resolve(repoRoot, 'packages/release/dist/bin/release.js');
-  const binTiming = await time(async () => {
+  const binTiming = await time(() => {
     const r = spawnSync(process.execPath, [bin, 'beta', '--dry-run', '-p', dir], {
       env: { PATH: process.env['PATH'] ?? '' },
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`release bin failed: ${r.stderr}`);
+    return Promise.resolve();
   }, runs);
   const extra = { commits, tags: tagCount, planned: plan.action === 'none' ? 'none' : plan.tag };
   return [

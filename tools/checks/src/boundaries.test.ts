@@ -8,8 +8,9 @@ import { ESLint } from 'eslint';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
+// The rule's options live beside eslint.config.js, outside any project: read the very file lint uses.
 // @ts-expect-error -- a plain ESM config module without type declarations
-import { boundaries, testBoundaries } from '../../../eslint.boundaries.js';
+import { boundaries, testBoundaries } from '../../../eslint.boundaries.js'; // eslint-disable-line @nx/enforce-module-boundaries
 
 const root = resolve(import.meta.dirname, '../../..');
 
