@@ -1,20 +1,8 @@
-import { Writable } from 'node:stream';
+import { captureStream } from './test-support.js';
 import { ConfigError, DeploytagError, Secret, Redactor } from '@deploytag/core';
 import { describe, expect, it } from 'vitest';
 import { defineCommand } from './command.js';
 import { main } from './main.js';
-
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
 
 const secret = Secret.of('s3cr3t-value');
 const echo = defineCommand<{ upper?: boolean; fail?: string }>({
@@ -39,8 +27,8 @@ const echo = defineCommand<{ upper?: boolean; fail?: string }>({
 });
 
 async function run(argv: string[]) {
-  const stdout = sink();
-  const stderr = sink();
+  const stdout = captureStream();
+  const stderr = captureStream();
   const redactor = new Redactor().add(secret);
   const code = await main(argv, { stdout, stderr, commands: [echo] as never, redactor });
   return { code, out: stdout.text(), err: stderr.text() };

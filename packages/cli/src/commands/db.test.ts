@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { captureStream } from '../test-support.js';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { bundle } from './bundle.js';
@@ -8,23 +8,11 @@ import { dbExists } from './db-exists.js';
 import { dbWait } from './db-wait.js';
 import { initDb } from './init-db.js';
 
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
 const commands = [dbWait, initDb, dbExists, dbAlterOwner, dbAddExtensions, bundle];
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const stdout = sink();
-  const stderr = sink();
+  const stdout = captureStream();
+  const stderr = captureStream();
   const code = await main(argv, { stdout, stderr, env, cwd: '/nonexistent', commands });
   return { code, out: stdout.text(), err: stderr.text() };
 }

@@ -1,16 +1,8 @@
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
+import { captureStream } from '../test-support.js';
 import { releaseCommand } from './release.js';
-
-function sink(): Writable {
-  return new Writable({
-    write(_chunk: Buffer, _enc, cb) {
-      cb();
-    },
-  });
-}
 
 describe('deploytag release', () => {
   it('declares the original options', () => {
@@ -31,7 +23,12 @@ describe('deploytag release', () => {
   });
 
   it('accepts only production or beta (exit code 2)', async () => {
-    const io = { stdout: sink(), stderr: sink(), commands: [releaseCommand] as never, env: {} };
+    const io = {
+      stdout: captureStream(),
+      stderr: captureStream(),
+      commands: [releaseCommand] as never,
+      env: {},
+    };
     expect(await main(['release', 'staging'], io)).toBe(2);
     expect(await main(['release', 'beta', '--bump', 'huge'], io)).toBe(2);
   });

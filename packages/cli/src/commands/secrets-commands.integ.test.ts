@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { captureStream } from '../test-support.js';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -29,21 +29,9 @@ const HOSTILE: Record<string, string> = {
   H_EQUALS: 'a=b=c#d',
 };
 
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
 async function cli(argv: string[], env: NodeJS.ProcessEnv, cwd = tmpdir()) {
-  const stdout = sink();
-  const stderr = sink();
+  const stdout = captureStream();
+  const stderr = captureStream();
   const code = await main(argv, { stdout, stderr, env, cwd, redactor: new Redactor() });
   return { code, out: stdout.text(), err: stderr.text() };
 }

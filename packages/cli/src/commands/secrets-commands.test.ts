@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { captureStream } from '../test-support.js';
 import { Redactor } from '@deploytag/core';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.js';
@@ -10,21 +10,9 @@ import { awsSecretsCommand } from './aws-secrets.js';
 import { configYamlCommand } from './config-yaml.js';
 import { setEnvCommand } from './set-env.js';
 
-function sink(): Writable & { text: () => string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => chunks.join('');
-  return w;
-}
-
 async function run(argv: string[], env: NodeJS.ProcessEnv, cwd: string) {
-  const stdout = sink();
-  const stderr = sink();
+  const stdout = captureStream();
+  const stderr = captureStream();
   const code = await main(argv, {
     stdout,
     stderr,
