@@ -7,10 +7,19 @@ import { ExitCode } from './exit-codes.js';
 import { createIO, type CreateIOOptions, type GlobalOptions } from './io.js';
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  // The bin may be a bundle one folder deeper than this module: look upward for our package.json.
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === '@deploytag/cli' && pkg.version) return pkg.version;
+    } catch {
+      // not here
+    }
+  }
+  return '0.0.0';
 }
 
 /** Options for {@link main}, mostly for tests: streams, env and folder default to the process's. */
