@@ -1,6 +1,6 @@
 import { ConfigError } from '@deploytag/core';
 import { defineCommand } from '../command.js';
-import { defineDbOptions, list, loadConfig, seconds } from './db-options.js';
+import { defineDbOptions, list, withDatabaseServer } from './db-options.js';
 import type { DbOptions } from './db-options.js';
 
 /** `deploytag db-add-extensions [names...]`: the original `rake db:add_extensions` hook, natively. */
@@ -26,18 +26,11 @@ export const dbAddExtensions = defineCommand<DbOptions>({
         key: 'DATABASE_EXTENSIONS',
       });
     }
-    const { addExtensions, connectServer, waitForDatabase } = await import('@deploytag/db');
-    const config = await loadConfig(options, io);
-    await waitForDatabase(config, {
-      timeoutMs: seconds(options.timeout, '--timeout', 10_000),
-      logger: io.logger,
+    const { addExtensions } = await import('@deploytag/db');
+    const config = await withDatabaseServer(options, io, async (server, cfg) => {
+      await addExtensions(server, cfg.database, extensions, io.logger);
+      return cfg;
     });
-    const server = connectServer(config, { logger: io.logger });
-    try {
-      await addExtensions(server, config.database, extensions, io.logger);
-    } finally {
-      await server.close();
-    }
     io.out(
       io.json
         ? JSON.stringify({ database: config.database, extensions })

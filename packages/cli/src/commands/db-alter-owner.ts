@@ -1,6 +1,6 @@
 import { ConfigError } from '@deploytag/core';
 import { defineCommand } from '../command.js';
-import { defineDbOptions, loadConfig, seconds } from './db-options.js';
+import { defineDbOptions, withDatabaseServer } from './db-options.js';
 import type { DbOptions } from './db-options.js';
 
 /** `deploytag db-alter-owner [owner]`: the original `rake db:alter_owner` with `DATABASE_OWNER`. */
@@ -20,18 +20,11 @@ export const dbAlterOwner = defineCommand<DbOptions>({
         key: 'DATABASE_OWNER',
       });
     }
-    const { alterOwner, connectServer, waitForDatabase } = await import('@deploytag/db');
-    const config = await loadConfig(options, io);
-    await waitForDatabase(config, {
-      timeoutMs: seconds(options.timeout, '--timeout', 10_000),
-      logger: io.logger,
+    const { alterOwner } = await import('@deploytag/db');
+    const config = await withDatabaseServer(options, io, async (server, cfg) => {
+      await alterOwner(server, cfg.database, owner);
+      return cfg;
     });
-    const server = connectServer(config, { logger: io.logger });
-    try {
-      await alterOwner(server, config.database, owner);
-    } finally {
-      await server.close();
-    }
     io.out(
       io.json
         ? JSON.stringify({ database: config.database, owner })

@@ -1,5 +1,5 @@
 import { defineCommand } from '../command.js';
-import { defineDbOptions, loadConfig, seconds } from './db-options.js';
+import { defineDbOptions, withDatabaseServer } from './db-options.js';
 import type { DbOptions } from './db-options.js';
 
 /** `deploytag db-exists`: the original `rake db:exists`; exit 0 when the database exists, 1 when not. */
@@ -13,20 +13,12 @@ export const dbExists = defineCommand<DbOptions>({
     );
   },
   async run(_args, options, io) {
-    const { connectServer, databaseExists, waitForDatabase } = await import('@deploytag/db');
-    const config = await loadConfig(options, io);
-    await waitForDatabase(config, {
-      timeoutMs: seconds(options.timeout, '--timeout', 10_000),
-      logger: io.logger,
-    });
-    const server = connectServer(config, { logger: io.logger });
-    try {
+    const { databaseExists } = await import('@deploytag/db');
+    return await withDatabaseServer(options, io, async (server, config) => {
       const exists = await databaseExists(server, config.database);
       if (io.json) io.out(JSON.stringify({ database: config.database, exists }));
       else io.err(`database ${config.database} ${exists ? 'exists' : 'does not exist'}`);
       return exists ? 0 : 1;
-    } finally {
-      await server.close();
-    }
+    });
   },
 });

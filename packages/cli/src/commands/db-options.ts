@@ -1,4 +1,5 @@
 import { UsageError } from '@deploytag/core';
+import type { DatabaseConfig, DatabaseServer } from '@deploytag/db';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 
@@ -59,6 +60,29 @@ export async function loadConfig(options: DbOptions, io: CliIO, databaseOptional
   // Whatever a driver or a command prints, the password never reaches the terminal.
   if (config.password !== undefined) io.redactor.add(config.password);
   return config;
+}
+
+/**
+ * Loads the connection settings, waits for the server to accept a login (`--timeout`), connects,
+ * runs `work`, and always closes the connection.
+ */
+export async function withDatabaseServer<T>(
+  options: DbOptions,
+  io: CliIO,
+  work: (server: DatabaseServer, config: DatabaseConfig) => Promise<T>,
+): Promise<T> {
+  const { connectServer, waitForDatabase } = await import('@deploytag/db');
+  const config = await loadConfig(options, io);
+  await waitForDatabase(config, {
+    timeoutMs: seconds(options.timeout, '--timeout', 10_000),
+    logger: io.logger,
+  });
+  const server = connectServer(config, { logger: io.logger });
+  try {
+    return await work(server, config);
+  } finally {
+    await server.close();
+  }
 }
 
 /** Splits a list given as `a,b c` (an option or a variable such as DATABASE_EXTENSIONS). */
