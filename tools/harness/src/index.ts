@@ -17,7 +17,7 @@ export {
   healthyComponents,
   type StackState,
 } from './stack.js';
-export { requireEnv } from './test-env.js';
+export { processCommandLines, requireEnv } from './test-env.js';
 export { parseComponents } from './stack.js';
 export { startPostgresInstance } from './components/postgres.js';
 export { startMariadbInstance } from './components/mariadb.js';

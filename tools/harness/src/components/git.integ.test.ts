@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import * as git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireEnv } from '../test-env.js';
+import { processCommandLines, requireEnv } from '../test-env.js';
 
 const exec = promisify(execFile);
 const author = { name: 'DeployTag Test', email: 'test@deploytag.invalid' };
@@ -177,16 +177,7 @@ describe('git component (smart HTTP remote)', () => {
   });
 
   it('never shows the token in a process command line', () => {
-    const lines = fs
-      .readdirSync('/proc')
-      .filter((p) => /^\d+$/.test(p))
-      .flatMap((p) => {
-        try {
-          return [fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')];
-        } catch {
-          return [];
-        }
-      });
+    const lines = processCommandLines();
     expect(lines.some((l) => l.includes('git-http.ts'))).toBe(true);
     expect(lines.filter((l) => l.includes(token))).toEqual([]);
   });

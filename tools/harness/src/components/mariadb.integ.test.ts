@@ -8,7 +8,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../daemon.js';
 import { freePort, tcpOpen } from '../ports.js';
-import { requireEnv } from '../test-env.js';
+import { processCommandLines, requireEnv } from '../test-env.js';
 import { mariadbAnswers, startMariadbInstance } from './mariadb.js';
 
 const exec = promisify(execFile);
@@ -19,18 +19,6 @@ async function scalar(conn: Connection, sql: string, params: unknown[] = []): Pr
 }
 
 /** Command lines of every process on the machine (to prove a secret never reached argv). */
-function allCommandLines(): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((p) => {
-      try {
-        return [readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')];
-      } catch {
-        return [];
-      }
-    });
-}
-
 describe('mariadb component', () => {
   const url = requireEnv('DEPLOYTAG_MARIADB_URL');
   let conn: Connection;
@@ -73,7 +61,7 @@ describe('mariadb component', () => {
   it('never shows the password in a command line and leaves no init file', async () => {
     const password = decodeURIComponent(new URL(url).password);
     expect(password.length).toBeGreaterThanOrEqual(16);
-    expect(allCommandLines().filter((c) => c.includes(password))).toEqual([]);
+    expect(processCommandLines().filter((c) => c.includes(password))).toEqual([]);
     const runDir = join(String(await scalar(conn, 'SELECT @@datadir')), '..', 'run');
     expect(readdirSync(runDir).filter((f) => f.endsWith('.sql'))).toEqual([]);
   });

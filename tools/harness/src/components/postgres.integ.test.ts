@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,7 @@ import knex, { type Knex } from 'knex';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../daemon.js';
 import { freePort, tcpOpen } from '../ports.js';
-import { requireEnv } from '../test-env.js';
+import { processCommandLines, requireEnv } from '../test-env.js';
 import { postgresAnswers, postgresUrl, startPostgresInstance } from './postgres.js';
 
 const exec = promisify(execFile);
@@ -22,18 +22,6 @@ async function scalar(db: Knex, sql: string): Promise<unknown> {
 }
 
 /** Command lines of every process on the machine (to prove a secret never reached argv). */
-function allCommandLines(): string[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .flatMap((p) => {
-      try {
-        return [readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')];
-      } catch {
-        return [];
-      }
-    });
-}
-
 describe('postgres component', () => {
   const url = requireEnv('DEPLOYTAG_POSTGRES_URL');
   const bin = requireEnv('DEPLOYTAG_POSTGRES_BIN');
@@ -70,7 +58,7 @@ describe('postgres component', () => {
   it('never shows the password in a process command line', () => {
     const password = decodeURIComponent(new URL(url).password);
     expect(password.length).toBeGreaterThanOrEqual(16);
-    expect(allCommandLines().filter((c) => c.includes(password))).toEqual([]);
+    expect(processCommandLines().filter((c) => c.includes(password))).toEqual([]);
   });
 
   it('creates a database and a table, and drops them', async () => {
