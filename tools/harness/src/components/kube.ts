@@ -1,4 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,11 +66,9 @@ async function buildStages(): Promise<void> {
   renameSync(`${stagesFile()}.tmp`, stagesFile());
 }
 
-async function httpOk(url: string, token?: string): Promise<boolean> {
-  const { request } = await import('node:https');
-  const { request: plain } = await import('node:http');
-  return await new Promise((resolve) => {
-    const req = (url.startsWith('https') ? request : plain)(
+function httpOk(url: string, token?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https') ? httpsRequest : httpRequest)(
       url,
       {
         rejectUnauthorized: false,
