@@ -51,6 +51,16 @@ export interface ConfigSettings {
   overrideSecrets?: boolean;
   /** The project hook that unsets variables before secrets load. */
   resetHook?: string;
+  /** `TEST_COMMAND`: the project's tests, run first by the pipeline (no shell). */
+  testCommand?: string;
+  /** `MIGRATIONS_DIR`: knex migrations the pipeline runs on the branch database. */
+  migrations?: string;
+  /** `MIGRATE_COMMAND`: the project's own migrate command, instead of knex migrations. */
+  migrateCommand?: string;
+  /** `SEEDS_DIR`: knex seeds for a new branch database. */
+  seeds?: string;
+  /** `SEED_COMMAND`: the project's own seed command, instead of knex seeds. */
+  seedCommand?: string;
 }
 
 /** A validated config file. */
@@ -187,6 +197,36 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
     type: 'string',
     sectioned: true,
     description: 'Hook that unsets variables before secrets load (./scripts/reset_env_vars.sh).',
+  },
+  testCommand: {
+    type: 'string',
+    env: 'TEST_COMMAND',
+    sectioned: true,
+    description: "The project's tests, run first by the pipeline, without a shell (TEST_COMMAND).",
+  },
+  migrations: {
+    type: 'string',
+    env: 'MIGRATIONS_DIR',
+    sectioned: true,
+    description: 'Folder of knex migrations run on the branch database (MIGRATIONS_DIR).',
+  },
+  migrateCommand: {
+    type: 'string',
+    env: 'MIGRATE_COMMAND',
+    sectioned: true,
+    description: 'Migrate with this command instead of knex migrations (MIGRATE_COMMAND).',
+  },
+  seeds: {
+    type: 'string',
+    env: 'SEEDS_DIR',
+    sectioned: true,
+    description: 'Folder of knex seeds for a new branch database (SEEDS_DIR).',
+  },
+  seedCommand: {
+    type: 'string',
+    env: 'SEED_COMMAND',
+    sectioned: true,
+    description: 'Seed a new database with this command instead of knex seeds (SEED_COMMAND).',
   },
   stagingBranches: {
     type: 'strings',

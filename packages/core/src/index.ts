@@ -47,5 +47,5 @@ export type {
   ReporterStream,
 } from './reporters.js';
 
-export { runCommand } from './run.js';
+export { runCommand, splitCommandLine } from './run.js';
 export type { CommandResult, RunCommandOptions } from './run.js';

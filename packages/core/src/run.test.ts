@@ -9,7 +9,7 @@ import { CommandFailedError, DeploytagError, TimeoutError, reportError } from '.
 import { createLogger } from './logger.js';
 import type { LogRecord, Logger } from './logger.js';
 import { Redactor } from './redact.js';
-import { runCommand } from './run.js';
+import { runCommand, splitCommandLine } from './run.js';
 import { Secret } from './secret.js';
 
 const NODE = process.execPath;
@@ -486,4 +486,21 @@ describe('runCommand: stopping', () => {
     expect(report).toEqual({ code: 'E_INTERRUPTED', exitCode: 143, listeners: 0 });
     expect(code).toBe(143);
   }, 30_000);
+});
+
+describe('splitCommandLine', () => {
+  it.each([
+    ['npm test', ['npm', 'test']],
+    ['  bundle   exec rake db:migrate ', ['bundle', 'exec', 'rake', 'db:migrate']],
+    [`sh -c 'echo "a b"'`, ['sh', '-c', 'echo "a b"']],
+    [`run "" x`, ['run', '', 'x']],
+    ['echo $HOME;rm -rf / `id`', ['echo', '$HOME;rm', '-rf', '/', '`id`']],
+  ])('%s', (text, words) => {
+    expect(splitCommandLine(text)).toEqual(words);
+  });
+
+  it('refuses an empty command and an unterminated quote', () => {
+    expect(() => splitCommandLine('   ')).toThrow(/empty/);
+    expect(() => splitCommandLine(`echo 'a`)).toThrow(/unterminated ' quote/);
+  });
 });

@@ -4,7 +4,13 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import { CommandFailedError, DeploytagError, ErrorCodes, TimeoutError } from './errors.js';
+import {
+  CommandFailedError,
+  ConfigError,
+  DeploytagError,
+  ErrorCodes,
+  TimeoutError,
+} from './errors.js';
 import { LOG_LEVELS, silentLogger } from './logger.js';
 import type { LogLevel, Logger } from './logger.js';
 import { globalRedactor } from './redact.js';
@@ -577,4 +583,41 @@ class LineSplitter {
   #emit(line: string): void {
     this.#onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
   }
+}
+
+/**
+ * Splits a command line written in configuration (`bundle exec rake db:migrate`) into words,
+ * without a shell: words are separated by white space, and `'…'` or `"…"` keep white space inside
+ * one word. Nothing is expanded (`$VAR`, globs, `;` stay literal), so a value can never run
+ * anything but the named program.
+ *
+ * @param text - the command line
+ * @returns the program and its arguments (at least one word)
+ * @throws ConfigError for an empty command or an unterminated quote
+ */
+export function splitCommandLine(text: string): [string, ...string[]] {
+  const words: string[] = [];
+  let current: string | undefined;
+  let quote: '"' | "'" | undefined;
+  for (const char of text) {
+    if (quote !== undefined) {
+      if (char === quote) quote = undefined;
+      else current = (current ?? '') + char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      current ??= '';
+    } else if (/\s/.test(char)) {
+      if (current !== undefined) words.push(current);
+      current = undefined;
+    } else {
+      current = (current ?? '') + char;
+    }
+  }
+  if (quote !== undefined) {
+    throw new ConfigError(`the command ${JSON.stringify(text)} has an unterminated ${quote} quote`);
+  }
+  if (current !== undefined) words.push(current);
+  const [command, ...args] = words;
+  if (command === undefined) throw new ConfigError('expected a command, got an empty one');
+  return [command, ...args];
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from '@deploytag/core';
+import { ConfigError, splitCommandLine } from '@deploytag/core';
 import type { DatabaseEngine } from '@deploytag/context';
 
 /** How one init step is done. */
@@ -237,30 +237,7 @@ export function planInit(facts: InitFacts): InitPlan {
  * @throws ConfigError for an empty command or an unterminated quote
  */
 export function commandStep(text: string, cwd?: string): StepAction {
-  const words: string[] = [];
-  let current: string | undefined;
-  let quote: '"' | "'" | undefined;
-  for (const char of text) {
-    if (quote !== undefined) {
-      if (char === quote) quote = undefined;
-      else current = (current ?? '') + char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      current ??= '';
-    } else if (/\s/.test(char)) {
-      if (current !== undefined) words.push(current);
-      current = undefined;
-    } else {
-      current = (current ?? '') + char;
-    }
-  }
-  if (quote !== undefined) {
-    throw new ConfigError(`the command ${JSON.stringify(text)} has an unterminated ${quote} quote`);
-  }
-  if (current !== undefined) words.push(current);
-  const [command, ...args] = words;
-  if (command === undefined)
-    throw new ConfigError('a command step needs a command, got an empty one');
+  const [command, ...args] = splitCommandLine(text);
   return cwd === undefined
     ? { type: 'command', command, args }
     : { type: 'command', command, args, cwd };
