@@ -13,7 +13,10 @@ export interface ChartFacts {
   kindValues: Record<string, string>;
   /** Whether `Chart.yaml` declares dependencies (then `helm dependency build` runs). */
   hasDependencies: boolean;
-  /** SHA-256 of every file of a local chart (names and contents), for skipping unchanged deploys. */
+  /**
+   * SHA-256 of a local chart's files (names and contents, not the archives `helm dependency build`
+   * writes) and of its `file://` dependencies, for skipping unchanged deploys.
+   */
   digest: string | undefined;
 }
 
@@ -23,6 +26,43 @@ function walk(dir: string, root: string, out: string[]): void {
     if (entry.isDirectory()) walk(path, root, out);
     else if (entry.isFile()) out.push(relative(root, path));
   }
+}
+
+/** Files `helm dependency build` writes: they change on every build, so they are not content. */
+function generatedByHelm(file: string): boolean {
+  return file === 'Chart.lock' || /^charts\/[^/]+\.tgz$/.test(file);
+}
+
+/**
+ * A digest of a chart folder's own files (not the archives `helm dependency build` writes) and of
+ * every `file://` dependency's folder, recursively; a repository dependency counts by the version
+ * `Chart.yaml` asks for.
+ */
+function chartDigest(path: string, seen: Set<string> = new Set()): string {
+  seen.add(path);
+  const files: string[] = [];
+  walk(path, path, files);
+  const hash = createHash('sha256');
+  for (const file of files.filter((f) => !generatedByHelm(f)).sort()) {
+    const data = readFileSync(join(path, file));
+    hash.update(`${file}\0${data.length}\0`);
+    hash.update(data);
+  }
+  for (const dep of readDependencies(path)) {
+    const repository = dep.repository ?? '';
+    if (!repository.startsWith('file://')) continue;
+    const target = resolve(path, repository.slice('file://'.length));
+    if (seen.has(target) || !existsSync(join(target, 'Chart.yaml'))) continue;
+    hash.update(`dependency\0${dep.name ?? ''}\0${chartDigest(target, seen)}`);
+  }
+  return hash.digest('hex');
+}
+
+function readDependencies(path: string): { name?: string; repository?: string }[] {
+  const chartYaml = parse(readFileSync(join(path, 'Chart.yaml'), 'utf8')) as {
+    dependencies?: { name?: string; repository?: string }[];
+  } | null;
+  return chartYaml?.dependencies ?? [];
 }
 
 /**
@@ -49,22 +89,11 @@ export function readChartFacts(chart: string, cwd: string = process.cwd()): Char
     const m = /^values-([a-z0-9-]+)\.ya?ml$/.exec(name);
     if (m) kindValues[m[1]!] = join(path, name);
   }
-  const chartYaml = parse(readFileSync(join(path, 'Chart.yaml'), 'utf8')) as {
-    dependencies?: unknown[];
-  } | null;
-  const files: string[] = [];
-  walk(path, path, files);
-  const hash = createHash('sha256');
-  for (const file of files.sort()) {
-    const data = readFileSync(join(path, file));
-    hash.update(`${file}\0${data.length}\0`);
-    hash.update(data);
-  }
   return {
     ref: path,
     local: true,
     kindValues,
-    hasDependencies: (chartYaml?.dependencies ?? []).length > 0,
-    digest: hash.digest('hex'),
+    hasDependencies: readDependencies(path).length > 0,
+    digest: chartDigest(path),
   };
 }

@@ -30,6 +30,19 @@ const chart: ChartFacts = {
 };
 
 describe('planDeploy', () => {
+  it("merges the caller's values over the generated ones, and they change the digest", () => {
+    const plain = planDeploy({ context: context(), chart });
+    const plan = planDeploy({
+      context: context(),
+      chart,
+      values: { image: { repository: 'registry.test/shop/web' } },
+    });
+    expect(plan.values).toMatchObject({
+      image: { repository: 'registry.test/shop/web', tag: 'abc' },
+    });
+    expect(plan.digest).not.toBe(plain.digest);
+  });
+
   it('plans a preview: branch namespace, pull secret, env Secret, values in order, digest', () => {
     const plan = planDeploy({
       context: context({ helmVars: '--set replicas=$N -f extra.yaml' }),

@@ -93,6 +93,11 @@ export interface DeployInput {
   chart: ChartFacts;
   /** The application's variables, written to the environment Secret; none → no Secret. */
   appEnv?: Readonly<Record<string, Secret>>;
+  /**
+   * Values of the caller's, merged over the generated ones (such as `image.repository` of the
+   * image a pipeline just pushed); `HELM_VARS` still wins over them.
+   */
+  values?: Values;
   /** Variables `HELM_VARS` is substituted from (`process.env` in a bin). */
   env?: Readonly<Record<string, string | undefined>>;
   /** Contents of `-f` files named in `HELM_VARS`, by path, for the digest (read by the caller). */
@@ -180,14 +185,17 @@ export function planDeploy(input: DeployInput): DeployPlan {
         };
   const substituted = substituteEnv(context.helmVars ?? '', input.env ?? {});
   const helmVars = parseHelmVarsArgs(substituted.text);
-  const values = generatedValues({
-    host: context.host,
-    release: context.release,
-    imageTag: context.image.shaTag,
-    ...(envSecret === undefined
-      ? {}
-      : { envSecret: { name: envSecret.name, checksum: envSecret.checksum } }),
-  });
+  const values = mergeValues(
+    generatedValues({
+      host: context.host,
+      release: context.release,
+      imageTag: context.image.shaTag,
+      ...(envSecret === undefined
+        ? {}
+        : { envSecret: { name: envSecret.name, checksum: envSecret.checksum } }),
+    }),
+    input.values ?? {},
+  );
   const kindFile = chart.kindValues[context.kind];
   const before = kindFile === undefined ? [] : [kindFile];
   const pullSecret = branchNamespace

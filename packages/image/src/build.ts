@@ -316,9 +316,24 @@ export async function prepareBuild(
   });
   warnings.push(...rendered.warnings);
   const appFiles = await filesDigest(options, digest, dockerfilePath, appText);
+  // The app's content names its base by content, not by the tag it is built FROM: the same commit
+  // on another branch (FROM …_base:<branch>) is the same image and is re-tagged, not rebuilt.
+  const contentText = hasBase
+    ? renderDockerfile({
+        text: appText,
+        computed: {
+          DOCKER_TAG: base.contentTag,
+          BASE_IMAGE_REF: `${baseRepository}:${base.contentTag}`,
+          BASE_IMAGE: baseRepository.split('/').at(-1) ?? baseRepository,
+        },
+        env: options.env,
+        ...(options.secretNames !== undefined ? { secretNames: options.secretNames } : {}),
+        ...(options.allowSecrets !== undefined ? { allowSecrets: options.allowSecrets } : {}),
+      }).text
+    : rendered.text;
   const appContent = contentTag({
     filesDigest: appFiles.digest,
-    dockerfile: rendered.text,
+    dockerfile: contentText,
     buildArgs: checked.buildArgs,
     ...(options.target !== undefined ? { target: options.target } : {}),
     extra: [...appFiles.remote, hasBase ? baseContent : '', options.platform ?? ''],
@@ -395,14 +410,19 @@ async function applyImage(
  * @param plan - from {@link prepareBuild}
  * @param options - the same options the plan was made with
  * @param clients - engine, registries, logger
+ * @param parts - which images to apply (both by default): a pipeline applies the base and the app
+ *   as two steps, reporting `app: 'none'` for a base-only call
  */
 export async function applyBuild(
   plan: BuildPlan,
   options: BuildOptions,
   clients: BuildClients,
+  parts: { base?: boolean; app?: boolean } = {},
 ): Promise<BuildResult> {
   const pushed: string[] = [];
-  if (options.base !== false && options.base !== undefined)
+  const doBase = parts.base ?? true;
+  const doApp = parts.app ?? true;
+  if (doBase && options.base !== false && options.base !== undefined)
     await applyImage(
       plan.base,
       async (tags) => {
@@ -417,6 +437,7 @@ export async function applyBuild(
       clients,
       pushed,
     );
+  if (!doApp) return { base: plan.base.action, app: 'none', pushed };
   await applyImage(
     plan.app,
     async (tags) => {
