@@ -24,6 +24,10 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** The folder relative paths are resolved against. */
   cwd: string;
+  /** The diagnostics stream itself, for live progress on a terminal (write through `redactor`). */
+  stderr: ReporterStream;
+  /** The log level the global flags chose. */
+  level: LogLevel;
 }
 
 /** Options every command accepts. */
@@ -56,5 +60,7 @@ export function createIO(options: CreateIOOptions = {}): CliIO {
     redactor,
     env: options.env ?? process.env,
     cwd: options.cwd ?? process.cwd(),
+    stderr,
+    level,
   };
 }

@@ -27,3 +27,22 @@ export {
   type ProgressMode,
   type TaskListStream,
 } from './progress.js';
+export {
+  PUSH_STEP_IDS,
+  planPush,
+  type DatabaseSettings,
+  type PlannedStep,
+  type PushFacts,
+  type PushStepId,
+} from './plan.js';
+export {
+  connectPushClients,
+  preparePush,
+  runPush,
+  type Env,
+  type PreparedPush,
+  type PushClients,
+  type PushInput,
+  type PushOptions,
+  type PushResult,
+} from './push.js';

@@ -128,4 +128,15 @@ describe('progress rendering', () => {
     expect(out[1]).toContain('▸ base-image   2.5s  Build the base image');
     expect(out[1]).toContain('· deploy');
   });
+
+  it('prints log lines above the list and redraws the list under them', () => {
+    const out: string[] = [];
+    const list = new TaskList({ write: (s: string) => out.push(s) }, [base], () => 0);
+    list.draw();
+    list.log('WARN something happened');
+    // Up over the one drawn line, clear to the end of the screen, the log line, then the list.
+    expect(out[1]).toBe('\x1b[1A\x1b[0JWARN something happened\n');
+    expect(out[2]).toContain('base-image');
+    expect(out[2]).not.toContain('\x1b[1A');
+  });
 });

@@ -148,6 +148,17 @@ export class TaskList {
     this.draw();
   }
 
+  /**
+   * Prints a log line above the list and redraws the list under it, so that logs and the live
+   * list never overwrite each other.
+   */
+  log(line: string): void {
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A\x1b[0J` : '';
+    this.#stream.write(`${up}${line}\n`);
+    this.#drawn = 0;
+    this.draw();
+  }
+
   /** Redraws (call on a timer to advance running steps' clocks). */
   draw(): void {
     const width = Math.max(...[...this.#steps.keys()].map((k) => k.length), 4);

@@ -137,6 +137,11 @@ describe('runSteps', () => {
       ['tests', 'skipped', 'skipped by --skip'],
       ['deploy', 'done', undefined],
     ]);
+    const reasoned = await runSteps([step('tests', [], {}, log)], {
+      skip: ['tests'],
+      skipReasons: { tests: 'no test command' },
+    });
+    expect(reasoned.steps[0]?.reason).toBe('no test command');
     const only = await runSteps([step('tests', []), step('deploy', ['tests'])], {
       only: ['tests'],
     });

@@ -67,6 +67,8 @@ export interface RunStepsOptions {
   only?: readonly string[];
   /** Skip these steps; steps that need them still run (with no outputs from them). */
   skip?: readonly string[];
+  /** Why a skipped step is skipped (default: "skipped by --skip"), by step id. */
+  skipReasons?: Readonly<Record<string, string>>;
   /** Cancels the run: running steps see their signal abort, pending ones are cancelled. */
   signal?: AbortSignal;
   /** When a step fails, cancel the rest (default true). */
@@ -158,7 +160,11 @@ export async function runSteps(
   const skip = new Set(options.skip ?? []);
   for (const s of ordered) {
     const r = reports.get(s.id)!;
-    if (skip.has(s.id)) Object.assign(r, { status: 'skipped', reason: 'skipped by --skip' });
+    if (skip.has(s.id))
+      Object.assign(r, {
+        status: 'skipped',
+        reason: options.skipReasons?.[s.id] ?? 'skipped by --skip',
+      });
     else if (only && !only.has(s.id))
       Object.assign(r, { status: 'skipped', reason: 'not in --only' });
     if (r.status === 'skipped') emit(r);
