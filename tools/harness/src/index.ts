@@ -21,3 +21,17 @@ export { processCommandLines, requireEnv } from './test-env.js';
 export { parseComponents } from './stack.js';
 export { startPostgresInstance } from './components/postgres.js';
 export { startMariadbInstance } from './components/mariadb.js';
+export { commitFiles, gitIn, gitTokenEnv, type GitEnv } from './git-repo.js';
+export {
+  SAMPLE_SERVICE_DIR,
+  prepareSampleProject,
+  type SampleProject,
+  type SampleProjectOptions,
+} from './sample-project.js';
+export {
+  CloudflareDnsApi,
+  startCloudflareApi,
+  type CloudflareApiServer,
+  type CloudflareRecord,
+  type CloudflareRequestLog,
+} from './daemons/cloudflare-api.js';

@@ -17,6 +17,9 @@ import { applyRegistrySecretCommand } from './apply-registry-secret.js';
 import { configK8sCommand } from './config-k8s.js';
 import { dbConnectCommand } from './db-connect.js';
 import { parseHelmVarsCommand } from './parse-helm-vars.js';
+import { dnsCommand } from './dns.js';
+import { pipelineCommand } from './pipeline.js';
+import { cleanupCommand } from './cleanup.js';
 
 /**
  * Every `deploytag` subcommand, in the order `--help` lists them. A command module imports no
@@ -42,4 +45,7 @@ export const commands: readonly CliCommand<never>[] = [
   configK8sCommand,
   dbConnectCommand,
   parseHelmVarsCommand,
+  dnsCommand,
+  pipelineCommand,
+  cleanupCommand,
 ];
