@@ -210,7 +210,10 @@ export async function runCleanup(options: RunCleanupOptions = {}): Promise<RunCl
     ...(options.context === undefined ? {} : { context: options.context }),
   });
   let database: DatabaseServer | undefined;
+  let dnsHook: Awaited<ReturnType<typeof dnsRemover>>;
   try {
+    dnsHook = options.removeDns === undefined ? await dnsRemover(env, repo, logger) : undefined;
+    const removeDns = options.removeDns ?? dnsHook?.remove;
     let registry: RegistryClient | undefined;
     if (imageRepository !== undefined) {
       const { host } = registryPath(imageRepository);
@@ -236,7 +239,7 @@ export async function runCleanup(options: RunCleanupOptions = {}): Promise<RunCl
       branches,
       dropDatabases: options.dropDatabases === true,
       pruneImages: options.pruneImages === true,
-      removeDns: options.removeDns !== undefined,
+      removeDns: removeDns !== undefined,
       protectedDatabases,
       ...(olderThanMs === undefined ? {} : { olderThanMs }),
       ...(databaseEngine === undefined ? {} : { databaseEngine }),
@@ -253,7 +256,7 @@ export async function runCleanup(options: RunCleanupOptions = {}): Promise<RunCl
         logger,
         ...(database === undefined ? {} : { database }),
         ...(registry === undefined ? {} : { registry }),
-        ...(options.removeDns === undefined ? {} : { removeDns: options.removeDns }),
+        ...(removeDns === undefined ? {} : { removeDns }),
       },
       {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -264,7 +267,42 @@ export async function runCleanup(options: RunCleanupOptions = {}): Promise<RunCl
     );
     return { plan, dryRun, report };
   } finally {
+    dnsHook?.close();
     connected.close();
     await database?.close();
   }
+}
+
+/**
+ * When the environment configures DNS (see `dnsConfigured`), a hook that removes the records an
+ * environment owns (owner `deploytag/<repo>/<namespace>`; `DNS_OWNER` is ignored here, as it would
+ * name one owner for every environment). The provider is connected on first use.
+ */
+async function dnsRemover(
+  env: Readonly<Record<string, string | undefined>>,
+  repo: string,
+  logger: Logger,
+): Promise<{ remove: (target: CleanupTarget) => Promise<void>; close: () => void } | undefined> {
+  const dns = await import('@deploytag/dns');
+  if (!dns.dnsConfigured(env)) return undefined;
+  const settings = dns.readDnsSettings(env);
+  const zone = settings.zone ?? nonBlank(env['DOMAIN']);
+  if (zone === undefined) {
+    throw new ConfigError(
+      'DNS is configured (DNS_PROVIDER, DNS_RECORDS or CLOUDFLARE_API_TOKEN) but no zone: set DNS_ZONE or DOMAIN',
+      { key: 'DNS_ZONE' },
+    );
+  }
+  if (settings.cloudflareToken !== undefined) globalRedactor.add(settings.cloudflareToken);
+  let connected: Promise<Awaited<ReturnType<typeof dns.connectDnsProvider>>> | undefined;
+  return {
+    async remove(target) {
+      connected ??= dns.connectDnsProvider(settings, { zone, env, logger });
+      const { provider } = await connected;
+      await dns.removeDns({ provider, owner: dns.dnsOwner(repo, target.namespace), logger });
+    },
+    close() {
+      void connected?.then((c) => c.close()).catch(() => undefined);
+    },
+  };
 }

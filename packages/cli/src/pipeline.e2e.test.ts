@@ -5,14 +5,14 @@
  * checked where it lands: registry tags, the branch database, the namespace, the helm release and
  * the address.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareSampleProject, requireEnv } from '@deploytag/harness';
-import type { SampleProject } from '@deploytag/harness';
+import { prepareSampleProject, requireEnv, startCloudflareApi } from '@deploytag/harness';
+import type { CloudflareApiServer, SampleProject } from '@deploytag/harness';
 import { RegistryClient } from '@deploytag/image';
 
 const bin = resolve(import.meta.dirname, '../dist/bin/deploytag.js');
@@ -33,24 +33,32 @@ interface Report {
 }
 
 let project: SampleProject;
+let cloudflare: CloudflareApiServer;
+let zoneId: string;
+const zone = `${name}.deploytag.test`;
 
-/** Runs the built bin with `--json` in the project and returns its report. */
-function pipeline(extraEnv: Record<string, string> = {}): Report {
-  const r = spawnSync(process.execPath, [bin, 'pipeline', '--json'], {
+/**
+ * Runs the built bin with `--json` in the project and returns its report. Asynchronous: the
+ * Cloudflare API stand-in answers from this process while the pipeline runs.
+ */
+async function pipeline(extraEnv: Record<string, string> = {}): Promise<Report> {
+  const child = spawn(process.execPath, [bin, 'pipeline', '--json'], {
     cwd: project.dir,
-    encoding: 'utf8',
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? '',
       ...project.env,
       ...extraEnv,
     },
-    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (r.status !== 0) {
-    throw new Error(`deploytag pipeline exited ${String(r.status)}:\n${r.stderr}\n${r.stdout}`);
-  }
-  return JSON.parse(r.stdout) as Report;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  if (code !== 0) throw new Error(`deploytag pipeline exited ${String(code)}:\n${err}\n${out}`);
+  return JSON.parse(out) as Report;
 }
 
 const step = (report: Report, id: string) => report.steps.find((s) => s.id === id);
@@ -117,13 +125,18 @@ describe('deploytag pipeline on the sample service', () => {
     });
     // A registry path of its own, so that other runs' images do not count.
     project.env['PROJECT_ID'] = name;
+    cloudflare = await startCloudflareApi();
+    zoneId = cloudflare.api.addZone(zone);
   }, 120_000);
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  afterAll(async () => {
+    await cloudflare.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
 
   const repo = () => `${name}/sample-service`;
 
   it('a staging push: tests, base and app built and tagged, database created, release deployed', async () => {
-    const report = pipeline({ HELM_NAME: name });
+    const report = await pipeline({ HELM_NAME: name });
     expect(report.ok).toBe(true);
     expect(report.context.kind).toBe('staging');
     expect(step(report, 'tests')?.summary).toMatch(/^passed/);
@@ -146,9 +159,13 @@ describe('deploytag pipeline on the sample service', () => {
     expect(report.url).toMatch(/^http:\/\/127\.\d+\.\d+\.\d+$/);
   });
 
-  it('a preview branch: its own namespace and database; images re-tagged, not rebuilt', async () => {
+  it('a preview branch: its own namespace, database and DNS name; images re-tagged, not rebuilt', async () => {
     project.checkout(previewBranch);
-    const report = pipeline();
+    const report = await pipeline({
+      CLOUDFLARE_API_URL: cloudflare.url,
+      CLOUDFLARE_API_TOKEN: cloudflare.token,
+      DNS_ZONE: zone,
+    });
     expect(report.ok).toBe(true);
     const { namespace, release, database } = report.context;
     expect(namespace).toBe(`feature-e2e-${run}`);
@@ -171,13 +188,19 @@ describe('deploytag pipeline on the sample service', () => {
     );
     expect(Buffer.from(secret.data['DATABASE'] ?? '', 'base64').toString()).toBe(database);
     expect(report.url).toMatch(/^http:\/\/127\./);
+    const address = step(report, 'deploy')?.outputs?.['address'];
+    expect(address).toMatch(/^127\./);
+    expect(cloudflare.api.records(zoneId).map((r) => [r.type, r.name, r.content])).toEqual(
+      expect.arrayContaining([['A', `feature-e2e-${run}-app.${zone}`, address]]),
+    );
+    expect(step(report, 'dns')?.status).toBe('done');
   });
 
-  it('the same commit again: nothing built, helm skipped, no pod restarted', () => {
-    const before = pipeline();
+  it('the same commit again: nothing built, helm skipped, no pod restarted', async () => {
+    const before = await pipeline();
     const pods = podUids(before.context.namespace, before.context.release);
     const revision = helmStatus(before.context.namespace, before.context.release).version;
-    const report = pipeline();
+    const report = await pipeline();
     expect(report.ok).toBe(true);
     expect(step(report, 'base-image')?.outputs?.['action']).toBe('up-to-date');
     expect(step(report, 'app-image')?.outputs?.['action']).toBe('up-to-date');
@@ -193,7 +216,7 @@ describe('deploytag pipeline on the sample service', () => {
       { 'base/packages.txt': 'curl\njq\nca-certificates\nless\n' },
       'add less',
     );
-    const report = pipeline();
+    const report = await pipeline();
     expect(report.ok).toBe(true);
     expect(step(report, 'base-image')?.outputs?.['action']).toBe('build');
     expect(step(report, 'app-image')?.outputs?.['action']).toBe('build');

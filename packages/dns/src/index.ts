@@ -78,6 +78,7 @@ export {
 export {
   DNS_ENV_NAMES,
   connectDnsProvider,
+  dnsConfigured,
   readDnsSettings,
   type ConnectDnsProviderOptions,
   type ConnectedDnsProvider,

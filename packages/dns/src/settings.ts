@@ -99,6 +99,19 @@ export function readDnsSettings(env: EnvLike): DnsSettings {
   };
 }
 
+/**
+ * Whether the environment asks for DNS records at all: `DNS_PROVIDER`, `DNS_ZONE`, `DNS_RECORDS`
+ * or `CLOUDFLARE_API_TOKEN` is set. The pipeline's `dns` step and cleanup's record removal run
+ * only then.
+ *
+ * @param env - the environment
+ */
+export function dnsConfigured(env: EnvLike): boolean {
+  return ['DNS_PROVIDER', 'DNS_ZONE', 'DNS_RECORDS', 'CLOUDFLARE_API_TOKEN'].some(
+    (name) => nonBlank(env, name) !== undefined,
+  );
+}
+
 /** A connected provider and how to release it. */
 export interface ConnectedDnsProvider {
   /** The provider, its zone found. */

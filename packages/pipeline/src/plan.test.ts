@@ -64,11 +64,12 @@ describe('planPush', () => {
       ['app-image', ['base-image', 'tests']],
       ['database', ['secrets', 'tests']],
       ['deploy', ['app-image', 'database', 'secrets']],
+      ['dns', ['deploy']],
     ]);
-    expect(steps.every((s) => s.skip === undefined)).toBe(true);
+    expect(steps.filter((s) => s.skip !== undefined).map((s) => s.id)).toEqual(['dns']);
     // A valid graph for the executor: no cycle, every need names a step.
     const order = orderSteps(steps.map((s) => ({ ...s, run: () => Promise.resolve({}) })));
-    expect(order.at(-1)?.id).toBe('deploy');
+    expect(order.at(-1)?.id).toBe('dns');
   });
 
   it('says what each step would do and why', () => {
@@ -126,6 +127,26 @@ describe('planPush', () => {
     expect(steps.get('app-image')?.skip).toBe('no Dockerfile');
     expect(steps.get('database')?.skip).toBe('no database configured');
     expect(steps.get('deploy')?.skip).toBeUndefined();
+    expect(steps.get('dns')?.skip).toBe('no DNS configured');
+  });
+
+  it('points the configured names at the load balancer after the deploy', () => {
+    const steps = byId(
+      planPush(
+        facts({
+          dns: {
+            provider: 'route53',
+            zone: 'example.com',
+            names: ['feature-login-app.example.com'],
+          },
+        }),
+      ),
+    );
+    expect(steps.get('dns')).toMatchObject({
+      needs: ['deploy'],
+      plan: 'point feature-login-app.example.com at the load balancer (route53, zone example.com)',
+    });
+    expect(steps.get('dns')?.skip).toBeUndefined();
   });
 
   it('a project without Dockerfile.base still builds its app image', () => {

@@ -9,6 +9,7 @@ export const PUSH_STEP_IDS = [
   'app-image',
   'database',
   'deploy',
+  'dns',
 ] as const;
 
 /** One step id of a push. */
@@ -41,6 +42,8 @@ export interface PushFacts {
    * work), or why it could not be asked.
    */
   databaseState?: { mode: 'create' | 'resume' | 'migrate'; steps: string[] } | { unknown: string };
+  /** The DNS records to point at the load balancer, when DNS is configured (`DNS_*`). */
+  dns?: { provider: string; zone: string; names: string[] };
 }
 
 /** One planned step: the executor's shape without the work. */
@@ -100,6 +103,7 @@ function describeDatabase(facts: PushFacts, settings: DatabaseSettings): string 
  * - `database` waits for the secrets (they may hold `DATABASE_URL`) and the tests (a failing
  *   commit never migrates a shared database).
  * - `deploy` waits for all of them and ends with the address.
+ * - `dns` (when configured) points the environment's host names at that address.
  *
  * A step with nothing to do for this project carries `skip` with the reason.
  *
@@ -164,5 +168,15 @@ export function planPush(facts: PushFacts): PlannedStep[] {
       context.kind === 'preview' ? ' (created if missing)' : ''
     }, image tag ${context.image.shaTag}; then wait for ${context.url}`,
   };
-  return [tests, secrets, baseImage, appImage, database, deploy];
+  const dns: PlannedStep = {
+    id: 'dns',
+    title: 'DNS',
+    needs: ['deploy'],
+    plan:
+      facts.dns === undefined
+        ? 'no DNS_PROVIDER, DNS_ZONE or DNS_RECORDS: no records'
+        : `point ${facts.dns.names.join(', ')} at the load balancer (${facts.dns.provider}, zone ${facts.dns.zone})`,
+  };
+  if (facts.dns === undefined) dns.skip = 'no DNS configured';
+  return [tests, secrets, baseImage, appImage, database, deploy, dns];
 }

@@ -71,7 +71,11 @@ export function renderPlan(
   );
 }
 
-/** A text table summarising a run: step, status, duration, and what it did. */
+/**
+ * A text table summarising a run: step, status, duration, and what it did, one line per step (a
+ * failure shows the first line of its message; the progress lines had the rest, such as a build
+ * log's tail).
+ */
 export function renderSummary(report: RunReport): string[] {
   const rows = report.steps.map(
     (s) =>
@@ -79,7 +83,7 @@ export function renderSummary(report: RunReport): string[] {
         s.id,
         `${MARK[s.status]} ${s.status}`,
         s.durationMs === undefined ? '' : formatDuration(s.durationMs),
-        detail(s),
+        detail(s).split('\n')[0] ?? '',
       ] as const,
   );
   const head = ['step', 'status', 'time', ''] as const;

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConfigSettings, DeployContext, FactFlags } from '@deploytag/context';
 import type { Logger } from '@deploytag/core';
-import { Secret, runCommand, silentLogger, splitCommandLine } from '@deploytag/core';
+import {
+  ConfigError,
+  DeploytagError,
+  Secret,
+  isDeploytagError,
+  runCommand,
+  silentLogger,
+  splitCommandLine,
+} from '@deploytag/core';
 import type { InitSteps } from '@deploytag/db';
 import type { DeployClients, DeployOptions } from '@deploytag/helm';
 import type { BuildClients, BuildOptions, BuildPlan } from '@deploytag/image';
@@ -202,8 +210,56 @@ export async function preparePush(
   const env = resolved.env;
   const context = resolved.context;
   const testCommand = nonBlank(env['TEST_COMMAND']) ?? nonBlank(resolved.settings.testCommand);
-  if (testCommand !== undefined) splitCommandLine(testCommand);
   const database = databaseSettings(resolved.settings, env);
+  // Everything a step would only find out late is checked now, before any step starts: the
+  // commands, the folders, and what helm will be given (chart files, values files, HELM_VARS).
+  const label = (key: keyof ConfigSettings, name: string): string => {
+    const origin = resolved.settingOrigins[key];
+    if (nonBlank(input.env[name]) !== undefined || origin === undefined) return name;
+    const section = /#(\$[a-z]+)$/.exec(origin)?.[1];
+    return `${origin.replace(/^config:/, '').replace(/#.*$/, '')}: ${section === undefined ? '' : `${section}.`}${key}`;
+  };
+  const checkCommand = (key: keyof ConfigSettings, name: string, text: string | undefined) => {
+    if (text === undefined) return;
+    try {
+      splitCommandLine(text);
+    } catch (error) {
+      throw new ConfigError(`${label(key, name)}: ${(error as Error).message}`, {
+        code: 'E_CONFIG_INVALID',
+        key: name,
+        cause: error,
+      });
+    }
+  };
+  checkCommand('testCommand', 'TEST_COMMAND', testCommand);
+  checkCommand('migrateCommand', 'MIGRATE_COMMAND', database?.migrateCommand);
+  checkCommand('seedCommand', 'SEED_COMMAND', database?.seedCommand);
+  for (const [key, name] of [
+    ['migrations', 'MIGRATIONS_DIR'],
+    ['seeds', 'SEEDS_DIR'],
+  ] as const) {
+    const folder = database?.[key];
+    if (folder !== undefined && !existsSync(resolve(dir, folder))) {
+      throw new ConfigError(
+        `${label(key, name)}: the folder ${folder} does not exist in ${dir}; fix the path or remove the setting`,
+        { code: 'E_CONFIG_INVALID', key: name },
+      );
+    }
+  }
+  const helm = await import('@deploytag/helm');
+  try {
+    helm.prepareDeployInput({ context, chart: helm.readChartFacts(context.chart, dir), env });
+  } catch (error) {
+    const from = label('helmVars', 'HELM_VARS');
+    if (isDeploytagError(error) && error.code === 'E_HELM_VALUES' && from !== 'HELM_VARS') {
+      throw new ConfigError(`${from}: ${error.message}`, {
+        code: 'E_CONFIG_INVALID',
+        key: 'HELM_VARS',
+        cause: error,
+      });
+    }
+    throw error;
+  }
 
   let build: BuildPlan | undefined;
   let buildOptions: BuildOptions | undefined;
@@ -221,6 +277,18 @@ export async function preparePush(
   }
 
   const facts: PushFacts = { context, testCommand, build, database };
+  const dns = await import('@deploytag/dns');
+  if (dns.dnsConfigured(env)) {
+    const settings = dns.readDnsSettings(env);
+    const zone = settings.zone ?? context.domain;
+    facts.dns = {
+      provider: settings.provider,
+      zone,
+      names: settings.templates.map((t) =>
+        dns.expandRecordTemplate(t, dns.recordTemplateVars(context), zone),
+      ),
+    };
+  }
   if (options.probeDatabase === true && database !== undefined) {
     facts.databaseState = await probeDatabase(dir, env, context, database, logger);
   }
@@ -400,8 +468,10 @@ function bindSteps(
       );
       if (result === undefined) throw new Error('helm deploy returned no result');
       const url = result.urls[0] ?? result.url;
+      const address = result.addresses?.loadBalancers[0]?.address;
       return {
         outputs: {
+          ...(address === undefined ? {} : { address }),
           namespace: result.namespace,
           release: result.release,
           action: result.action,
@@ -410,6 +480,51 @@ function bindSteps(
         },
         summary: `${result.release} ${result.action} in ${result.namespace}: ${url}`,
       };
+    },
+    async dns(ctx) {
+      const { logger } = ctx;
+      const dns = await import('@deploytag/dns');
+      const wanted = facts.dns;
+      const address = ctx.outputsOf('deploy')?.['address'];
+      if (wanted === undefined) return { summary: 'no DNS configured' };
+      if (address === undefined) {
+        throw new DeploytagError(
+          'E_DNS_NO_ADDRESS',
+          `the release ${context.release} has no load balancer address to point ${wanted.names.join(', ')} at; give the chart a LoadBalancer Service or unset DNS_PROVIDER`,
+        );
+      }
+      const settings = dns.readDnsSettings(env);
+      if (settings.cloudflareToken !== undefined) options.redact?.(settings.cloudflareToken);
+      const { provider, close } = await dns.connectDnsProvider(settings, {
+        zone: wanted.zone,
+        env,
+        logger,
+      });
+      try {
+        const result = await dns.upsertDns({
+          provider,
+          owner: settings.owner ?? dns.dnsOwner(context.repo, context.namespace),
+          records: wanted.names.map((name) => ({ name, target: address })),
+          ttl: settings.ttl,
+          logger,
+        });
+        const refused = result.plan.refused;
+        if (refused.length > 0) {
+          throw new DeploytagError(
+            'E_DNS_REFUSED',
+            refused.map((r) => `${r.name}: ${r.reason}`).join('; '),
+          );
+        }
+        return {
+          outputs: { records: wanted.names.join(','), address },
+          summary:
+            result.plan.changes.length === 0
+              ? `${wanted.names.join(', ')} already point at ${address}`
+              : `${wanted.names.join(', ')} → ${address}`,
+        };
+      } finally {
+        close();
+      }
     },
   };
   return plan.map((p) => ({

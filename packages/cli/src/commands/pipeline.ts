@@ -38,7 +38,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
       .option('--dry-run', 'print the plan: what each step would do and why; change nothing')
       .option(
         '--only <steps>',
-        'run only these steps (tests, secrets, base-image, app-image, database, deploy)',
+        'run only these steps (tests, secrets, base-image, app-image, database, deploy, dns)',
       )
       .option('--skip <steps>', 'skip these steps')
       .option('--branch <name>', 'the branch (beats CI variables and git)')
@@ -56,7 +56,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
       .option('--progress <mode>', 'tty (live list), plain (timestamped lines) or github')
       .addHelpText(
         'after',
-        '\nSteps: tests → (secrets, base-image) → app-image, database → deploy; independent ones run at once.\n' +
+        '\nSteps: (tests, secrets, base-image) → app-image, database → deploy → dns; independent ones run at once.\n' +
           'Reads the variables of every step (CONTAINER_REGISTRY, IMAGE, CHART_NAME, DOMAIN, AWS_SECRETS,\n' +
           'DATABASE_URL, TEST_COMMAND, MIGRATIONS_DIR, …) and deploytag.config.{json,yaml}.\n' +
           'Exit codes: 0 deployed, 1 a step failed, 2 usage or configuration, 3 branch not deployable,\n' +
@@ -208,7 +208,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
             ? `deployed ${c.release} (${c.sha.slice(0, 12)}) to namespace ${c.namespace}: ${result.url ?? c.url}`
             : `not deployed: ${report.steps
                 .filter((s) => s.status === 'failed')
-                .map((s) => `${s.id} failed (${s.error?.message ?? 'no message'})`)
+                .map((s) => `${s.id} failed (${(s.error?.message ?? 'no message').split('\n')[0] ?? ''})`)
                 .join('; ')}`,
         );
       }
