@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { compare, timeCommand, type Benchmark } from '@deploytag/bench';
 
 /**
- * CLI start-up: `deploytag --help` (the built bin) against `node -e 0` on the same machine, in the
+ * CLI start-up: `deploytag --help` and `release help` (the built bins) against `node -e 0` on the same machine, in the
  * same run. Subcommands import their libraries lazily, so `--help` loads only the CLI and core.
  */
 const bench: Benchmark = async (ctx) => {
@@ -20,9 +20,15 @@ const bench: Benchmark = async (ctx) => {
     label: 'deploytag --version',
     timing: await timeCommand(process.execPath, [bin, '--version'], runs),
   };
+  const releaseBin = resolve(import.meta.dirname, '../../release/dist/bin/release.js');
+  const release = {
+    label: 'release help',
+    timing: await timeCommand(process.execPath, [releaseBin, 'help'], runs),
+  };
   return [
     compare('cli-start-help', '`deploytag --help` vs `node -e 0` (target: under 1.5×)', node, help),
     compare('cli-start-version', '`deploytag --version` vs `node -e 0`', node, version),
+    compare('cli-start-release', '`release help` vs `node -e 0`', node, release),
   ];
 };
 

@@ -31,10 +31,14 @@ export interface ConnectedClients {
   close(): void;
 }
 
+/** The original's Helm 2 / Tiller TLS variables: ignored, with a warning. */
+const HELM2_VARIABLES = ['HELM_TLS', 'HELM_CA', 'HELM_CERT', 'HELM_KEY', 'TILLER_NAMESPACE'];
+
 /**
  * Loads the kubeconfig (file, `KUBECONFIG`, in-cluster), finds and checks helm, and points both at
  * the same cluster. When the configuration is not a single file (in-cluster, merged files), helm
- * gets a private copy (mode 0600 in a 0700 folder) that `close()` removes.
+ * gets a private copy (mode 0600 in a 0700 folder) that `close()` removes. The original's Helm 2
+ * variables (`HELM_TLS`, `HELM_CA`, …) are ignored with a warning.
  *
  * @param options - environment, file, context, logger
  */
@@ -42,6 +46,12 @@ export async function connectDeployClients(
   options: ConnectOptions = {},
 ): Promise<ConnectedClients> {
   const env = options.env ?? process.env;
+  const tiller = HELM2_VARIABLES.filter((name) => (env[name] ?? '') !== '');
+  if (tiller.length > 0) {
+    options.logger?.warn(
+      `${tiller.join(', ')}: Helm 2 (Tiller) settings of the original deploy.sh; Helm 3 talks to the cluster directly, so they are ignored (unset them)`,
+    );
+  }
   const kc = loadKubeConfig({
     env,
     ...(options.kubeconfig === undefined ? {} : { file: options.kubeconfig }),

@@ -17,6 +17,7 @@ import type { KubeClients } from '@deploytag/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyDeploy,
+  connectDeployClients,
   createHelm,
   findHelm,
   planDeploy,
@@ -377,6 +378,24 @@ describe('hostile branch names', () => {
       const ns = await kube.core.readNamespace({ name: r.namespace });
       expect(branches).toContain(ns.metadata?.annotations?.[BRANCH_ANNOTATION]);
       expect((await releaseStatus(helm, r.release, r.namespace))?.info.status).toBe('deployed');
+    }
+  });
+});
+
+describe('connectDeployClients', () => {
+  it("warns that the original's Helm 2 (Tiller) variables are ignored, and still connects", async () => {
+    const lines: LogRecord[] = [];
+    const logger = createLogger({ level: 'debug', reporter: { write: (r) => lines.push(r) } });
+    const connected = await connectDeployClients({
+      env: { ...process.env, HELM_TLS: 'true', HELM_CA: '/ca.pem' },
+      logger,
+    });
+    try {
+      const warning = lines.find((l) => l.level === 'warn');
+      expect(warning?.message).toMatch(/^HELM_TLS, HELM_CA: Helm 2 \(Tiller\) settings/);
+      expect(connected.helm.binary.version.major).toBeGreaterThanOrEqual(3);
+    } finally {
+      connected.close();
     }
   });
 });

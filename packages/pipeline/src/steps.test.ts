@@ -186,4 +186,32 @@ describe('runSteps', () => {
     ]);
     expect(report.steps[0]?.error).toEqual({ code: 'E_INTERNAL', message: 'bad' });
   });
+
+  it('concurrency 1 runs independent steps one after another, in dependency order', async () => {
+    let active = 0;
+    let most = 0;
+    const order: string[] = [];
+    const tracked = (id: string, needs: string[] = []): Step => ({
+      id,
+      title: id,
+      needs,
+      plan: id,
+      async run() {
+        active++;
+        most = Math.max(most, active);
+        order.push(id);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        return {};
+      },
+    });
+    const steps = [tracked('a'), tracked('b'), tracked('c', ['a', 'b'])];
+    const report = await runSteps(steps, { concurrency: 1 });
+    expect(report.ok).toBe(true);
+    expect(most).toBe(1);
+    expect(order).toEqual(['a', 'b', 'c']);
+    most = 0;
+    await runSteps(steps);
+    expect(most).toBe(2);
+  });
 });

@@ -73,6 +73,8 @@ export interface RunStepsOptions {
   signal?: AbortSignal;
   /** When a step fails, cancel the rest (default true). */
   failFast?: boolean;
+  /** Most steps running at once (default: no limit); 1 runs them one after another. */
+  concurrency?: number;
   logger?: Logger;
   /** Called whenever a step changes status. */
   onEvent?: (event: StepEvent) => void;
@@ -143,6 +145,7 @@ export async function runSteps(
   const now = options.now ?? Date.now;
   const logger = options.logger ?? silentLogger;
   const failFast = options.failFast ?? true;
+  const limit = Math.max(1, options.concurrency ?? Number.POSITIVE_INFINITY);
   const t0 = now();
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
@@ -238,7 +241,7 @@ export async function runSteps(
         progressed = true;
         continue;
       }
-      if (needs.every(settled)) {
+      if (needs.every(settled) && running.size < limit) {
         start(s);
         progressed = true;
       }
