@@ -103,7 +103,9 @@ export {
   runWithPortForward,
   startPortForward,
   type ForwardTarget,
+  type PortForwardCommandResult,
   type PortForwardOptions,
+  type RunWithPortForwardOptions,
   type RunningPortForward,
 } from './port-forward.js';
 export { configK8s, type ConfigK8sOptions, type ConfigK8sResult } from './config-k8s.js';

@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import { PassThrough, Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '@deploytag/core';
-import { UsageError, runCommand, silentLogger } from '@deploytag/core';
+import { DeploytagError, ErrorCodes, UsageError, runCommand, silentLogger } from '@deploytag/core';
 import type { KubeClients } from './clients.js';
 import { KubeError, KubeErrorCodes, apiError } from './errors.js';
 
@@ -145,7 +147,7 @@ export interface PortForwardOptions {
   remotePort: number;
   /** The local port (`DATABASE_FORWARD_PORT`); a free one when 0 or absent. */
   localPort?: number;
-  /** Progress. */
+  /** Progress, and a warning for each connection the cluster refuses. */
   logger?: Logger;
 }
 
@@ -155,7 +157,7 @@ export interface RunningPortForward {
   localPort: number;
   /** The pod forwarded to. */
   pod: string;
-  /** Stops listening and closes every tunnel. */
+  /** Stops listening and closes every tunnel and connection. */
   close(): Promise<void>;
 }
 
@@ -175,7 +177,25 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** Opens one tunnel through the API server's `portforward` subresource and resolves once it is open. */
+/** The part of the WebSocket that `PortForward` resolves with which a tunnel needs. */
+interface TunnelSocket {
+  close(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** Callbacks of one tunnel. */
+interface TunnelEvents {
+  /** The cluster reported an error for this connection (the kubelet could not reach the port). */
+  onError(message: string): void;
+  /** The tunnel closed (either side). */
+  onClose(): void;
+}
+
+/**
+ * Opens one tunnel through the API server's `portforward` subresource and resolves once it is
+ * open. Bytes from the pod go to `output`, bytes of `input` go to the pod; an error the kubelet
+ * sends on the port's error channel and the end of the tunnel are reported through `events`.
+ */
 async function openTunnel(
   clients: KubeClients,
   namespace: string,
@@ -183,33 +203,49 @@ async function openTunnel(
   port: number,
   output: (NodeJS.WritableStream & PassThrough) | Socket,
   input: NodeJS.ReadableStream & (PassThrough | Socket),
+  events: TunnelEvents,
 ): Promise<{ close(): void }> {
+  let failed = false;
+  const errors = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      // The kubelet writes its reason once, then gives up on the connection.
+      const text = chunk.toString('utf8').trim();
+      if (!failed && text !== '') {
+        failed = true;
+        events.onError(text);
+      }
+      done();
+    },
+  });
   const forward = new PortForward(clients.kc, true);
-  type Closable = { close(): void };
   const ws = (await forward.portForward(
     namespace,
     pod,
     [port],
     output,
-    null,
+    errors,
     input,
     0,
-  )) as unknown as Closable | (() => Closable | null);
-  const socket = typeof ws === 'function' ? ws() : ws;
+  )) as unknown as TunnelSocket;
+  ws.once('close', () => {
+    events.onClose();
+  });
   return {
     close: () => {
-      socket?.close();
+      ws.close();
     },
   };
 }
 
 /**
  * Forwards a local port to a pod through the Kubernetes API (`pods/portforward`, as kubectl
- * does), after checking that one tunnel can be opened. Each local connection gets its own tunnel.
+ * does), after checking that one tunnel can be opened. Each local connection gets its own tunnel;
+ * when the cluster cannot reach the pod's port for a connection, the connection is closed and the
+ * kubelet's reason is logged as a warning; when the pod side closes, the local connection ends.
  *
  * @param clients - the API clients
  * @param options - target, ports
- * @throws KubeError `E_KUBE_PORT_FORWARD` when the tunnel cannot be opened
+ * @throws KubeError `E_KUBE_PORT_FORWARD` when the tunnel cannot be opened or the local port is taken
  */
 export async function startPortForward(
   clients: KubeClients,
@@ -230,6 +266,7 @@ export async function startPortForward(
       port,
       new PassThrough(),
       new PassThrough(),
+      { onError: () => undefined, onClose: () => undefined },
     );
     probe.close();
   } catch (error) {
@@ -243,19 +280,33 @@ export async function startPortForward(
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    openTunnel(clients, options.namespace, pod, port, socket, socket).then(
-      (tunnel) => {
-        tunnels.add(tunnel);
-        socket.on('close', () => {
-          tunnels.delete(tunnel);
-          tunnel.close();
-        });
+    socket.on('error', () => undefined);
+    let tunnel: { close(): void } | undefined;
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (tunnel !== undefined) {
+        tunnels.delete(tunnel);
+        tunnel.close();
+      }
+    });
+    openTunnel(clients, options.namespace, pod, port, socket, socket, {
+      onError: (message) => {
+        logger.warn(`port-forward to pod ${pod} port ${port} failed: ${message}`);
+        socket.destroy();
+      },
+      // The pod's side closed (or the API server dropped the tunnel): end the local connection.
+      onClose: () => socket.end(),
+    }).then(
+      (opened) => {
+        if (socket.destroyed) {
+          opened.close();
+          return;
+        }
+        tunnel = opened;
+        tunnels.add(opened);
       },
       (error: unknown) => {
-        logger.warn(
-          `port-forward connection failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        logger.warn(`port-forward to pod ${pod} port ${port} failed: ${describe(error)}`);
         socket.destroy();
       },
     );
@@ -281,9 +332,94 @@ export async function startPortForward(
       new Promise<void>((resolve) => {
         for (const t of tunnels) t.close();
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
+}
+
+/** Options of {@link runWithPortForward}. */
+export interface RunWithPortForwardOptions extends PortForwardOptions {
+  /**
+   * The command's environment (default: this process's); `DEPLOYTAG_FORWARD_PORT` is added.
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * `inherit` (the default): the command reads this process's stdin and writes to its stdout and
+   * stderr, as the original script ran it, so an interactive `psql` works and `pg_dump > file`
+   * gets every byte. `capture`: its output is collected (the tail of 16 MiB at most) and returned.
+   */
+  stdio?: 'inherit' | 'capture';
+}
+
+/** What {@link runWithPortForward} returns. */
+export interface PortForwardCommandResult {
+  /** The command's exit code; 128 + the signal number when a signal killed it. */
+  exitCode: number;
+  /** Its stdout with `stdio: 'capture'`, else empty. */
+  stdout: string;
+  /** Its stderr with `stdio: 'capture'`, else empty. */
+  stderr: string;
+  /** The local port the command was given. */
+  localPort: number;
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const number =
+    signal === null ? undefined : (osConstants.signals as Partial<Record<string, number>>)[signal];
+  return 128 + (number ?? osConstants.signals.SIGTERM);
+}
+
+/**
+ * Runs a program with this process's stdin, stdout and stderr, as a shell runs a foreground
+ * command: Ctrl-C in a terminal reaches the program directly (this process ignores it meanwhile),
+ * SIGTERM and SIGHUP sent to this process are passed on to it.
+ */
+function runInherited(
+  program: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(program, [...args], { stdio: 'inherit', env });
+    const ignore = (): void => undefined;
+    const pass = (signal: NodeJS.Signals): void => {
+      logger.warn(`received ${signal}; passing it on to ${program}`);
+      child.kill(signal);
+    };
+    process.on('SIGINT', ignore);
+    process.on('SIGTERM', pass);
+    process.on('SIGHUP', pass);
+    const done = (): void => {
+      process.off('SIGINT', ignore);
+      process.off('SIGTERM', pass);
+      process.off('SIGHUP', pass);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      done();
+      reject(
+        new DeploytagError(
+          error.code === 'ENOENT' || error.code === 'EACCES'
+            ? ErrorCodes.COMMAND_NOT_FOUND
+            : ErrorCodes.COMMAND_SPAWN,
+          error.code === 'ENOENT'
+            ? `${program} was not found; install it, or give the full path to its executable`
+            : `cannot run ${program}: ${error.code ?? error.message}; check that it is an executable program`,
+          { details: { command: program } },
+        ),
+      );
+    });
+    child.once('exit', (code, signal) => {
+      done();
+      logger.debug(
+        `${program} exited with ${code === null ? `signal ${signal ?? '?'}` : `code ${code}`}`,
+      );
+      resolve(exitCodeOf(code, signal));
+    });
+  });
 }
 
 /**
@@ -292,31 +428,44 @@ export async function startPortForward(
  * the command's exit status.
  *
  * @param clients - the API clients
- * @param options - target and ports
- * @param command - the program and its arguments
- * @returns the command's exit code (143 when it was killed) and its output
+ * @param options - target, ports, the command's environment and stdio
+ * @param command - the program and its arguments (run directly, not through a shell)
+ * @returns the command's exit code, its output (with `stdio: 'capture'`) and the local port
+ * @throws KubeError `E_KUBE_PORT_FORWARD` when the forward cannot start (the command does not run)
  */
 export async function runWithPortForward(
   clients: KubeClients,
-  options: PortForwardOptions,
+  options: RunWithPortForwardOptions,
   command: readonly string[],
-): Promise<{ exitCode: number; stdout: string; stderr: string; localPort: number }> {
+): Promise<PortForwardCommandResult> {
   const [program, ...args] = command;
   if (program === undefined)
     throw new UsageError('give the command to run after --, such as: db-connect -- psql');
+  const logger = options.logger ?? silentLogger;
   const forward = await startPortForward(clients, options);
+  const env = {
+    ...(options.env ?? process.env),
+    DEPLOYTAG_FORWARD_PORT: String(forward.localPort),
+  };
   try {
-    const result = await runCommand(program, args, {
-      allowFailure: true,
-      env: { DEPLOYTAG_FORWARD_PORT: String(forward.localPort) },
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-    });
-    return {
-      exitCode: result.code ?? 128 + 15,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      localPort: forward.localPort,
-    };
+    if (options.stdio === 'capture') {
+      const result = await runCommand(program, args, {
+        allowFailure: true,
+        inheritEnv: false,
+        env,
+        logger,
+        // The output is returned: logging it as well would show it twice.
+        outputLevels: { stdout: 'debug', stderr: 'debug' },
+      });
+      return {
+        exitCode: exitCodeOf(result.code, result.signal),
+        stdout: result.stdout,
+        stderr: result.stderr,
+        localPort: forward.localPort,
+      };
+    }
+    const exitCode = await runInherited(program, args, env, logger);
+    return { exitCode, stdout: '', stderr: '', localPort: forward.localPort };
   } finally {
     await forward.close();
   }

@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { branchNamespace } from './branch-namespace.js';
 
 /** Options of `deploytag apply-registry-secret`. */
 export interface ApplyRegistrySecretOptions {
@@ -31,16 +32,14 @@ export const applyRegistrySecretCommand = defineCommand<ApplyRegistrySecretOptio
       );
   },
   async run(_args, options, io) {
-    const { Secret, UsageError } = await import('@deploytag/core');
+    const { ConfigError, Secret, UsageError } = await import('@deploytag/core');
     const kube = await import('@deploytag/kube');
-    let namespace = options.namespace;
-    let provider: 'aws' | 'gcp' =
-      (io.env.CLOUD_PROVIDER ?? 'aws').toLowerCase() === 'gcp' ? 'gcp' : 'aws';
-    if (namespace === undefined) {
-      const { buildDeployContext } = await import('@deploytag/context');
-      const context = buildDeployContext({ env: io.env });
-      namespace = context.namespace;
-      provider = context.cloudProvider;
+    const namespace = options.namespace ?? (await branchNamespace(io.env));
+    const cloud = (io.env.CLOUD_PROVIDER ?? '').trim().toLowerCase() || 'aws';
+    if (cloud !== 'aws' && cloud !== 'gcp') {
+      throw new ConfigError(`CLOUD_PROVIDER must be aws or gcp, not ${JSON.stringify(cloud)}`, {
+        key: 'CLOUD_PROVIDER',
+      });
     }
     let credentials;
     if (options.registry !== undefined) {
@@ -55,9 +54,10 @@ export const applyRegistrySecretCommand = defineCommand<ApplyRegistrySecretOptio
         username: options.username,
         password: Secret.of(password),
       };
+      io.redactor.add(credentials.password);
     }
     const plan = kube.planRegistrySecret({
-      cloudProvider: provider,
+      cloudProvider: cloud,
       namespace,
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(credentials === undefined ? {} : { credentials }),

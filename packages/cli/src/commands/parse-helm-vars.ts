@@ -14,12 +14,21 @@ export const parseHelmVarsCommand = defineCommand<Record<string, never>>({
       );
   },
   async run(args, _options, io) {
-    const { UsageError } = await import('@deploytag/core');
-    const { helmVarsToYaml, parseHelmVars } = await import('@deploytag/helm');
+    const { UsageError, isDeploytagError } = await import('@deploytag/core');
+    const { HelmErrorCodes, helmVarsToYaml, parseHelmVars } = await import('@deploytag/helm');
     const text = args[0] ?? io.env.HELM_VARS;
     if (text === undefined)
       throw new UsageError('give the assignments (a=1,b=2) as an argument or in HELM_VARS');
-    io.out(io.json ? JSON.stringify(parseHelmVars(text)) : helmVarsToYaml(text).trimEnd());
+    let output: string;
+    try {
+      output = io.json ? JSON.stringify(parseHelmVars(text)) : helmVarsToYaml(text).trimEnd();
+    } catch (error) {
+      // Bad assignments are bad input: a usage error (exit 2), as the message says how to fix it.
+      if (isDeploytagError(error) && error.code === HelmErrorCodes.VALUES)
+        throw new UsageError(error.message, { code: error.code, cause: error });
+      throw error;
+    }
+    io.out(output);
     return 0;
   },
 });

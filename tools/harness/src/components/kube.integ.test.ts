@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PortForward,
+  VersionApi,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireEnv } from '../test-env.js';
 
@@ -119,5 +129,119 @@ describe('kube component: a real control plane with kwok nodes', () => {
     await sleep(2000);
     const p = await core.readNamespacedPod({ name: 'broken', namespace: ns });
     expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+  });
+
+  describe('pods/portforward through kwok (the kubelet endpoint of the fake node)', () => {
+    let echo: Server;
+    // kwok keeps its side of a tunnel open until the target closes it: close them ourselves.
+    const echoSockets = new Set<Socket>();
+    let objects: CustomObjectsApi;
+    const [group, version] = requireEnv('DEPLOYTAG_KWOK_API_VERSION').split('/') as [
+      string,
+      string,
+    ];
+    const rule = `${ns}-echo`;
+
+    beforeAll(async () => {
+      objects = kc.makeApiClient(CustomObjectsApi);
+      // The real TCP service the pod's port 7000 leads to: it answers every chunk in upper case.
+      echo = createServer((socket) => {
+        echoSockets.add(socket);
+        socket.on('close', () => echoSockets.delete(socket));
+        socket.on('data', (chunk: Buffer) => socket.write(chunk.toString().toUpperCase()));
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+      await objects.createClusterCustomObject({
+        group,
+        version,
+        plural: 'clusterportforwards',
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'ClusterPortForward',
+          metadata: { name: rule },
+          spec: {
+            selector: { matchNamespaces: [ns] },
+            forwards: [
+              {
+                ports: [7000],
+                target: { address: '127.0.0.1', port: (echo.address() as AddressInfo).port },
+              },
+            ],
+          },
+        },
+      });
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'echo' },
+          spec: { containers: [{ name: 'echo', image: 'registry.local/echo:1' }] },
+        },
+      });
+      await until('echo pod running', async () => {
+        const p = await core.readNamespacedPod({ name: 'echo', namespace: ns });
+        return p.status?.phase === 'Running' ? p : undefined;
+      });
+    });
+
+    afterAll(async () => {
+      await objects
+        .deleteClusterCustomObject({ group, version, plural: 'clusterportforwards', name: rule })
+        .catch(() => undefined);
+      for (const socket of echoSockets) socket.destroy();
+      await new Promise((resolve) => echo.close(resolve));
+    });
+
+    it('registers the node at 127.0.0.1 with kwok as its kubelet', async () => {
+      const node = await core.readNode({ name: 'kwok-node-0' });
+      expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.1' });
+      const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+      expect(port).toBeGreaterThan(0);
+      // kwok's server answers there (the same port serves HTTPS to the API server).
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status).toBe(200);
+    });
+
+    /** Opens a tunnel to the pod's port, sends `text`, and resolves with what comes back. */
+    async function roundTrip(port: number, text: string): Promise<{ data: string; error: string }> {
+      const output = new PassThrough();
+      const errors = new PassThrough();
+      const input = new PassThrough();
+      let data = '';
+      let error = '';
+      output.on('data', (c: Buffer) => (data += c.toString()));
+      errors.on('data', (c: Buffer) => (error += c.toString()));
+      const ws = (await new PortForward(kc).portForward(
+        ns,
+        'echo',
+        [port],
+        output,
+        errors,
+        input,
+      )) as {
+        close(): void;
+        once(event: 'close', listener: () => void): void;
+      };
+      const closed = new Promise<void>((resolve) => ws.once('close', resolve));
+      input.write(text);
+      await Promise.race([
+        until('an answer', () => Promise.resolve(data !== '' ? data : undefined), 30_000),
+        closed,
+      ]);
+      ws.close();
+      return { data, error };
+    }
+
+    it('streams a connection to the address a ClusterPortForward names', async () => {
+      const { data, error } = await roundTrip(7000, 'ping through the api server');
+      expect(error).toBe('');
+      expect(data).toBe('PING THROUGH THE API SERVER');
+    });
+
+    it('reports a port no rule covers on the error channel', async () => {
+      const { data, error } = await roundTrip(7001, 'anyone?');
+      expect(data).toBe('');
+      expect(error).toContain('no forward found for port 7001');
+    });
   });
 });

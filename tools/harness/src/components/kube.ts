@@ -10,13 +10,15 @@ import { nodeScript, startDaemon, stopDaemons, type DaemonRecord } from '../daem
 import { HarnessError, lastLine, run } from '../exec.js';
 import { cacheDir, logDir } from '../paths.js';
 import { freePorts } from '../ports.js';
-import { ensureApt, ensureGoTool } from '../provision.js';
+import { ensureGoTool } from '../provision.js';
 import { withHeartbeat } from '../report.js';
-import { KUBERNETES_VERSION, KWOK_VERSION } from './versions.js';
+import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from './versions.js';
 
 const k8sDir = (): string => join(cacheDir(), `k8s-${KUBERNETES_VERSION}`);
+const etcdBin = (): string => join(cacheDir(), `etcd-${ETCD_VERSION}`, 'etcd');
 const kwokBin = (): string => join(cacheDir(), 'bin', `kwok-${KWOK_VERSION}`);
 const stagesFile = (): string => join(cacheDir(), `kwok-${KWOK_VERSION}-stages-1.yaml`);
+const crdsFile = (): string => join(cacheDir(), `kwok-${KWOK_VERSION}-port-forward-crds-1.yaml`);
 
 /** The name of the fake node kwok manages; pods are scheduled onto it. */
 export const FAKE_NODE = 'kwok-node-0';
@@ -46,12 +48,40 @@ const UNPULLABLE_EXCLUDED = {
   operator: 'DoesNotExist',
 };
 
-async function buildStages(): Promise<void> {
-  if (existsSync(stagesFile())) return;
+/**
+ * The kwok API group and the custom resources the harness enables in kwok (`--enable-crds`): a
+ * test creates a ClusterPortForward (selecting its own namespace) or a PortForward (one pod by name)
+ * that says where kwok's kubelet-like server sends the connections of a `pods/portforward` request.
+ */
+export const KWOK_API_GROUP = 'kwok.x-k8s.io';
+const PORT_FORWARD_KINDS = ['ClusterPortForward', 'PortForward'];
+const PORT_FORWARD_CRDS = ['clusterportforwards', 'portforwards'];
+
+async function kwokModuleDir(): Promise<string> {
   const r = await run('go', ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`]);
   const dir = (JSON.parse(r.stdout) as { Dir?: string }).Dir;
   if (!dir)
     throw new HarnessError(`cannot find sigs.k8s.io/kwok@${KWOK_VERSION} in the Go module cache`);
+  return dir;
+}
+
+/** The CustomResourceDefinitions of kwok's port-forward resources, from the kwok module. */
+async function buildCrds(): Promise<void> {
+  if (existsSync(crdsFile())) return;
+  const dir = await kwokModuleDir();
+  const text = PORT_FORWARD_CRDS.map((plural) =>
+    readFileSync(
+      join(dir, 'kustomize', 'crd', 'bases', `${KWOK_API_GROUP}_${plural}.yaml`),
+      'utf8',
+    ),
+  ).join('\n---\n');
+  writeFileSync(`${crdsFile()}.tmp`, text);
+  renameSync(`${crdsFile()}.tmp`, crdsFile());
+}
+
+async function buildStages(): Promise<void> {
+  if (existsSync(stagesFile())) return;
+  const dir = await kwokModuleDir();
   const stages = STAGE_FILES.map(
     (f) => parse(readFileSync(join(dir, 'kustomize', 'stage', f), 'utf8')) as KwokStage,
   );
@@ -115,17 +145,28 @@ function kubeconfigYaml(server: string, caPem: string, token: string): string {
 }
 
 /**
- * A real Kubernetes control plane on loopback: etcd (Debian), kube-apiserver,
+ * A real Kubernetes control plane on loopback: etcd (built from the Go proxy), kube-apiserver,
  * kube-controller-manager and kube-scheduler (built from the Go module proxy at
  * {@link KUBERNETES_VERSION}), and kwok playing the kubelet for one fake node, so that
- * Deployments become Ready and Jobs complete. A small controller plays the cloud's part for
- * LoadBalancer Services by writing a loopback address into their status.
+ * Deployments become Ready and Jobs complete. kwok's server is that node's kubelet endpoint, so
+ * `pods/portforward` works: a ClusterPortForward or PortForward object (API version in
+ * `DEPLOYTAG_KWOK_API_VERSION`) names the real local address a pod's port leads to. A small
+ * controller plays the cloud's part for LoadBalancer Services by writing a loopback address into
+ * their status.
  */
 export const kube: Component = {
   name: 'kube',
   description: `Kubernetes ${KUBERNETES_VERSION} control plane + kwok ${KWOK_VERSION} fake node`,
   async provision() {
-    await ensureApt(['etcd-server']);
+    if (!existsSync(etcdBin())) {
+      const etcdScript = fileURLToPath(new URL('../../scripts/build-etcd.sh', import.meta.url));
+      const log = join(logDir(), `etcd-${ETCD_VERSION}-build.log`);
+      await withHeartbeat(
+        `building etcd ${ETCD_VERSION} from the Go module proxy (first time only: about 1 min)`,
+        () => run('bash', [etcdScript, ETCD_VERSION, join(etcdBin(), '..')], { logFile: log }),
+        () => lastLine(log),
+      );
+    }
     const script = fileURLToPath(new URL('../../scripts/build-kubernetes.sh', import.meta.url));
     if (!existsSync(join(k8sDir(), 'kubectl'))) {
       const log = join(logDir(), `k8s-${KUBERNETES_VERSION}-build.log`);
@@ -142,6 +183,7 @@ export const kube: Component = {
     if (built !== kwokBin())
       throw new HarnessError(`kwok landed at ${built}, expected ${kwokBin()}`);
     await buildStages();
+    await buildCrds();
   },
   async start({ dir }): Promise<StartedComponent> {
     const daemons: DaemonRecord[] = [];
@@ -171,7 +213,7 @@ export const kube: Component = {
       daemons.push(
         await startDaemon({
           name: 'etcd',
-          cmd: 'etcd',
+          cmd: etcdBin(),
           args: [
             '--name=deploytag',
             `--data-dir=${join(dir, 'etcd')}`,
@@ -209,6 +251,10 @@ export const kube: Component = {
             '--authorization-mode=Node,RBAC',
             `--token-auth-file=${join(pki, 'tokens.csv')}`,
             '--allow-privileged=true',
+            // kwok's server plays the kubelet for pods/portforward (and logs): the API server dials the
+            // node's InternalIP (127.0.0.1) at its kubelet port. Without --kubelet-certificate-authority
+            // it does not verify the kubelet's certificate, as with any kubelet serving a self-signed one.
+            '--kubelet-preferred-address-types=InternalIP',
             '--enable-priority-and-fairness=false',
             '--profiling=false',
             '--v=1',
@@ -224,6 +270,16 @@ export const kube: Component = {
       const kubeconfig = join(dir, 'kubeconfig');
       writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
       writeFileSync(join(pki, 'ca.crt'), caPem);
+      // kwok watches its port-forward resources from start: their definitions must exist first.
+      const withKubeconfig = `--kubeconfig=${kubeconfig}`;
+      await run(bin('kubectl'), [withKubeconfig, 'apply', '--server-side', '-f', crdsFile()]);
+      await run(bin('kubectl'), [
+        withKubeconfig,
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        ...PORT_FORWARD_CRDS.map((plural) => `crd/${plural}.${KWOK_API_GROUP}`),
+      ]);
 
       const common = [
         `--kubeconfig=${kubeconfig}`,
@@ -241,6 +297,10 @@ export const kube: Component = {
             `--service-account-private-key-file=${join(pki, 'sa.key')}`,
             `--root-ca-file=${join(pki, 'ca.crt')}`,
             '--use-service-account-credentials=false',
+            // kwok renews the node lease on its own schedule; on a loaded 2-core machine a gap over
+            // the default 50 s would make the node-lifecycle controller mark every pod NotReady,
+            // and kwok never makes them Ready again.
+            '--node-monitor-grace-period=10m',
             // Node IPAM needs a pod CIDR we do not have. The node-lifecycle controller stays on: it lifts the
             // not-ready taint once kwok reports the node Ready, and kwok keeps its lease fresh.
             // The apiserver's self-signed serving certificate is no CA, so its trust bundle cannot be published.
@@ -271,6 +331,13 @@ export const kube: Component = {
             '--manage-all-nodes=true',
             '--node-lease-duration-seconds=40',
             `--server-address=127.0.0.1:${kwokPort}`,
+            // The node's address and kubelet port, as kwok's node stages report them.
+            '--node-ip=127.0.0.1',
+            `--node-port=${kwokPort}`,
+            // HTTPS for the API server (plain HTTP for the health probe shares the port).
+            `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+            `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+            `--enable-crds=${PORT_FORWARD_KINDS.join(',')}`,
           ],
           logFile: join(dir, 'kwok.log'),
           ready: () => httpOk(`http://127.0.0.1:${kwokPort}/healthz`),
@@ -278,16 +345,18 @@ export const kube: Component = {
         }),
       );
 
+      const readyMarker = join(dir, 'fake-cloud.ready');
       const cloud = nodeScript(new URL('../daemons/fake-cloud.ts', import.meta.url), [
         kubeconfig,
         FAKE_NODE,
+        readyMarker,
+        String(kwokPort),
       ]);
-      const readyMarker = join(dir, 'fake-cloud.ready');
       daemons.push(
         await startDaemon({
           name: 'fake-cloud',
           cmd: cloud.cmd,
-          args: [...cloud.args, readyMarker],
+          args: cloud.args,
           logFile: join(dir, 'fake-cloud.log'),
           ready: () => Promise.resolve(existsSync(readyMarker)),
           readyTimeoutMs: 60_000,
@@ -300,6 +369,7 @@ export const kube: Component = {
           KUBECONFIG: kubeconfig,
           DEPLOYTAG_KUBE_VERSION: KUBERNETES_VERSION,
           DEPLOYTAG_KUBECTL: bin('kubectl'),
+          DEPLOYTAG_KWOK_API_VERSION: `${KWOK_API_GROUP}/v1alpha1`,
         },
       };
     } catch (err) {

@@ -5,3 +5,4 @@
 export const KUBERNETES_VERSION = 'v1.37.2';
 export const KWOK_VERSION = 'v0.8.0';
 export const HELM_VERSION = 'v3.22.0';
+export const ETCD_VERSION = 'v3.6.8';

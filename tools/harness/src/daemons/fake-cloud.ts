@@ -1,18 +1,29 @@
 /**
  * The harness's stand-in for a cloud provider, run as a daemon beside the control plane:
- * - registers the fake node that kwok manages, and reports ready once it is Ready and the default
- *   ServiceAccount exists (so pods can be created);
+ * - registers the fake node that kwok manages, with the address (127.0.0.1) and kubelet port of
+ *   kwok's server, so the API server can stream `pods/portforward` to it; reports ready once the
+ *   node is Ready and the default ServiceAccount exists (so pods can be created);
  * - gives every LoadBalancer Service a loopback address in its status, as a cloud's service
  *   controller would, so deploy code can wait for and print the address.
- * Usage: fake-cloud.ts KUBECONFIG NODE_NAME READY_MARKER_FILE
+ * Usage: fake-cloud.ts KUBECONFIG NODE_NAME READY_MARKER_FILE [KUBELET_PORT]
  */
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, Watch, type V1Service } from '@kubernetes/client-node';
 
-const [kubeconfigPath, nodeName, readyMarker] = process.argv.slice(2);
-if (!kubeconfigPath || !nodeName || !readyMarker) {
-  process.stderr.write('usage: fake-cloud.ts KUBECONFIG NODE_NAME READY_MARKER_FILE\n');
+const [kubeconfigPath, nodeName, readyMarker, kubeletPortText] = process.argv.slice(2);
+const kubeletPort = kubeletPortText === undefined ? 0 : Number(kubeletPortText);
+if (
+  !kubeconfigPath ||
+  !nodeName ||
+  !readyMarker ||
+  !Number.isInteger(kubeletPort) ||
+  kubeletPort < 0 ||
+  kubeletPort > 65535
+) {
+  process.stderr.write(
+    'usage: fake-cloud.ts KUBECONFIG NODE_NAME READY_MARKER_FILE [KUBELET_PORT]\n',
+  );
   process.exit(2);
 }
 
@@ -46,10 +57,24 @@ async function registerNode(name: string): Promise<void> {
       status: {
         allocatable: { cpu: '32', memory: '256Gi', pods: '250' },
         capacity: { cpu: '32', memory: '256Gi', pods: '250' },
+        // Where the API server finds this node's kubelet: kwok's server on loopback. The Hostname
+        // entry matters too: kwok's node-initialize stage, finding no Hostname and given no node
+        // name, would otherwise patch `addresses` to null.
+        ...(kubeletPort === 0
+          ? {}
+          : {
+              addresses: [
+                { type: 'InternalIP', address: '127.0.0.1' },
+                { type: 'Hostname', address: name },
+              ],
+              daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
+            }),
       },
     },
   });
-  log(`registered node ${name}`);
+  log(
+    `registered node ${name}${kubeletPort === 0 ? '' : ` (kubelet at 127.0.0.1:${kubeletPort})`}`,
+  );
 }
 
 async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
