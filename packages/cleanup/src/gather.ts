@@ -110,6 +110,41 @@ export async function listReleases(helm: Helm, namespace: string): Promise<Relea
   return (parsed ?? []).map((r) => ({ name: r.name, namespace, status: r.status }));
 }
 
+/**
+ * The Helm releases of several namespaces: one `helm list --all-namespaces` (one process, however
+ * many previews there are), falling back to one `helm list` per namespace when the credentials
+ * may not list releases cluster-wide.
+ *
+ * @param helm - the helm runner
+ * @param namespaces - the namespaces whose releases are wanted
+ * @param logger - notes the fallback
+ */
+export async function listReleasesOf(
+  helm: Helm,
+  namespaces: readonly string[],
+  logger: Logger = silentLogger,
+): Promise<ReleaseFacts[]> {
+  if (namespaces.length === 0) return [];
+  if (namespaces.length > 1) {
+    const wanted = new Set(namespaces);
+    const result = await helm.run(
+      ['list', '--all', '--all-namespaces', '--max', '100000', '--output', 'json'],
+      { namespace: namespaces[0]!, quiet: true, timeoutMs: 120_000, allowFailure: true },
+    );
+    if (result.code === 0) {
+      const parsed = JSON.parse(result.stdout || '[]') as
+        { name: string; namespace: string; status: string }[] | null;
+      return (parsed ?? [])
+        .filter((r) => wanted.has(r.namespace))
+        .map((r) => ({ name: r.name, namespace: r.namespace, status: r.status }));
+    }
+    logger.debug('helm list --all-namespaces was refused; listing namespace by namespace');
+  }
+  const releases: ReleaseFacts[] = [];
+  for (const namespace of namespaces) releases.push(...(await listReleases(helm, namespace)));
+  return releases;
+}
+
 interface PodSpecLike {
   containers?: { image?: string }[];
   initContainers?: { image?: string }[];
@@ -241,11 +276,8 @@ export async function gatherCleanupFacts(
   const now = input.now ?? new Date();
   const namespaces = await listEnvironmentNamespaces(clients.kube, input.repo);
   logger.debug(`found ${namespaces.length} environment(s) of ${input.repo}`);
-  const releases: ReleaseFacts[] = [];
-  for (const ns of namespaces) {
-    if (ns.terminating) continue;
-    releases.push(...(await listReleases(clients.helm, ns.name)));
-  }
+  const live = namespaces.filter((ns) => !ns.terminating).map((ns) => ns.name);
+  const releases = await listReleasesOf(clients.helm, live, logger);
   let remoteBranches: string[] | undefined;
   if (input.remote !== undefined) {
     remoteBranches = (

@@ -1,0 +1,159 @@
+/**
+ * Scale: how planning, deploying and cleaning up grow with the number of preview environments
+ * in the cluster, each figure a ratio measured in the same run.
+ * - planning: `runCleanup --dry-run` over 200 previews of one repository vs over 20;
+ * - deploying: a new preview's first deploy with 200 other preview namespaces present vs with
+ *   none (the same chart, the same cluster);
+ * - cleanup: removing 100 stale previews vs removing 10, per environment.
+ * The previews are labelled namespaces (as a deploy leaves them) without workloads, so the figures
+ * show DeployTag's own cost, not the cluster's. Needs the kube and helm components.
+ * Run: `DEPLOYTAG_STACK_COMPONENTS=kube,helm npm run bench -- scale`.
+ */
+import { fileURLToPath } from 'node:url';
+import { compare, time } from '@deploytag/bench';
+import type { BenchContext, BenchResult, Timing } from '@deploytag/bench';
+import { buildDeployContext } from '@deploytag/context';
+import { silentLogger } from '@deploytag/core';
+import { connectDeployClients, deploy, readChartFacts } from '@deploytag/helm';
+import {
+  BRANCH_ANNOTATION,
+  DEPLOYED_AT_ANNOTATION,
+  ENVIRONMENT_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  REPO_LABEL,
+} from '@deploytag/kube';
+import type { KubeClients } from '@deploytag/kube';
+import { runCleanup } from '../src/index.js';
+
+const chart = fileURLToPath(new URL('../../helm/test-fixtures/web', import.meta.url));
+const OLD = new Date('2026-01-01T00:00:00Z');
+
+/** Creates `count` labelled preview namespaces of `repo`, deployed long ago. */
+async function previews(kube: KubeClients, repo: string, from: number, count: number) {
+  const made: string[] = [];
+  for (let i = from; i < from + count; i += 10) {
+    const batch = Array.from({ length: Math.min(10, from + count - i) }, (_, k) => i + k);
+    await Promise.all(
+      batch.map(async (n) => {
+        const name = `${repo}-pr-${n}`;
+        await kube.core.createNamespace({
+          body: {
+            metadata: {
+              name,
+              labels: {
+                [MANAGED_BY_LABEL]: MANAGED_BY,
+                [REPO_LABEL]: repo,
+                [ENVIRONMENT_LABEL]: 'preview',
+              },
+              annotations: {
+                [BRANCH_ANNOTATION]: `feature/pr-${n}`,
+                [DEPLOYED_AT_ANNOTATION]: OLD.toISOString(),
+              },
+            },
+          },
+        });
+        made.push(name);
+      }),
+    );
+  }
+  return made;
+}
+
+function single(ms: number): Timing {
+  return { runs: 1, medianMs: ms, minMs: ms, maxMs: ms };
+}
+
+export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
+  if (ctx.env.KUBECONFIG === undefined || ctx.env.HELM_BIN === undefined) {
+    ctx.log('KUBECONFIG or HELM_BIN is not set: run with DEPLOYTAG_STACK_COMPONENTS=kube,helm');
+    return [];
+  }
+  const connected = await connectDeployClients({ env: ctx.env });
+  const { kube, helm } = connected;
+  const run = Date.now().toString(36);
+  const repo = `scale-${run}`;
+  const created: string[] = [];
+  const cleanupOf = (dryRun: boolean) => () =>
+    runCleanup({
+      repo,
+      olderThan: '7d',
+      dryRun,
+      env: ctx.env,
+      cwd: ctx.tmp,
+      logger: silentLogger,
+      timeoutMs: 300_000,
+    });
+  const deployPreview = async (branch: string) => {
+    const context = buildDeployContext({
+      env: {
+        CIRCLE_BRANCH: branch,
+        CIRCLE_SHA1: 'c'.repeat(40),
+        CIRCLE_PROJECT_REPONAME: `${repo}-app`,
+        CHART_NAME: chart,
+        DOMAIN: 'example.test',
+        CONTAINER_REGISTRY: 'registry.local',
+      },
+    });
+    created.push(context.namespace);
+    await deploy(
+      { context, chart: readChartFacts(chart), options: { addressTimeoutMs: 60_000 } },
+      { kube, helm },
+    );
+  };
+  try {
+    const runs = Math.max(2, Math.round(3 * ctx.scale));
+    // Deploying with no other previews of this run in the cluster, then with 200.
+    let n = 0;
+    const deployFew = await time(() => deployPreview(`feature/scale-${run}-a${n++}`), runs, 0);
+    created.push(...(await previews(kube, repo, 0, 20)));
+    const planFew = await time(cleanupOf(true), runs);
+    created.push(...(await previews(kube, repo, 20, 180)));
+    const planMany = await time(cleanupOf(true), runs);
+    const deployMany = await time(() => deployPreview(`feature/scale-${run}-b${n++}`), runs, 0);
+
+    // Cleanup of 10, then of 100 stale previews (the 200 above are removed first, untimed).
+    await cleanupOf(false)();
+    const removeAll = async (count: number): Promise<number> => {
+      const t0 = performance.now();
+      const result = await cleanupOf(false)();
+      const ms = performance.now() - t0;
+      const removed = result.report?.removed ?? 0;
+      if (removed !== count || (result.report?.failed ?? 0) > 0)
+        throw new Error(
+          `expected ${count} previews removed, got ${removed} (${result.report?.failed ?? 0} failed)`,
+        );
+      return ms / count;
+    };
+    await previews(kube, repo, 1000, 10);
+    const ten = await removeAll(10);
+    await previews(kube, repo, 2000, 100);
+    const hundred = await removeAll(100);
+
+    return [
+      compare(
+        'scale-plan',
+        'cleanup planning (dry run) over 200 previews vs over 20',
+        { label: '20 previews', timing: planFew },
+        { label: '200 previews', timing: planMany },
+      ),
+      compare(
+        'scale-deploy',
+        'first deploy of a preview with 200 other preview namespaces vs with none',
+        { label: 'no other previews', timing: deployFew },
+        { label: '200 other previews', timing: deployMany },
+      ),
+      compare(
+        'scale-cleanup',
+        'cleanup time per environment: 100 stale previews vs 10',
+        { label: 'per environment, 10 stale', timing: single(ten) },
+        { label: 'per environment, 100 stale', timing: single(hundred) },
+      ),
+    ];
+  } finally {
+    await Promise.all(
+      created.map((name) => kube.core.deleteNamespace({ name }).catch(() => undefined)),
+    );
+    connected.close();
+  }
+}
