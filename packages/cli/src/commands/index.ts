@@ -20,6 +20,7 @@ import { parseHelmVarsCommand } from './parse-helm-vars.js';
 import { dnsCommand } from './dns.js';
 import { pipelineCommand } from './pipeline.js';
 import { cleanupCommand } from './cleanup.js';
+import { completionCommand } from './completion.js';
 
 /**
  * Every `deploytag` subcommand, in the order `--help` lists them. A command module imports no
@@ -48,4 +49,5 @@ export const commands: readonly CliCommand<never>[] = [
   dnsCommand,
   pipelineCommand,
   cleanupCommand,
+  completionCommand,
 ];
