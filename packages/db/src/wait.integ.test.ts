@@ -99,9 +99,9 @@ describe('waitForDatabase', () => {
         `the database server at 127\\.0\\.0\\.1:${port} did not accept a login within 1\\.5 s .*last error: .*ECONNREFUSED`,
       ),
     );
+    // It kept trying until its deadline (a lower bound: no upper-bound timing assertion, which a
+    // loaded machine would break).
     expect(elapsed).toBeGreaterThanOrEqual(1_400);
-    // Within the deadline plus one short attempt's slack, not the default 10 s.
-    expect(elapsed).toBeLessThan(5_000);
   });
 
   it('reports a refused login as the last error when the server is up but the password is wrong', async () => {
