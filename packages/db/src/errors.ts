@@ -43,9 +43,12 @@ export class DatabaseStepError extends DeploytagError {
   /** @param options - the step, database, failing item and cause */
   constructor(options: DatabaseStepErrorOptions) {
     const at = options.item === undefined ? '' : ` at ${options.item}`;
+    const lost = connectionLost(options.cause)
+      ? ' (the connection to the database server was lost: it stopped or restarted during the step)'
+      : '';
     super(
       DbErrorCodes.STEP,
-      `database ${options.database}: step "${options.step}"${at} failed: ${describe(options.cause)}; ` +
+      `database ${options.database}: step "${options.step}"${at} failed: ${describe(options.cause)}${lost}; ` +
         'nothing was dropped and finished steps stay done: fix the cause and run init-db again to continue',
       {
         cause: options.cause,
@@ -61,6 +64,31 @@ export class DatabaseStepError extends DeploytagError {
     this.step = options.step;
     if (options.item !== undefined) this.item = options.item;
   }
+}
+
+/**
+ * Whether a driver error says the connection to the server went away (a server that stopped,
+ * restarted or failed over), as pg and mysql2 word it.
+ */
+export function connectionLost(error: unknown): boolean {
+  if (!(error instanceof Error) || isDeploytagError(error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    [
+      '57P01',
+      '57P02',
+      '57P03',
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'EPIPE',
+      'PROTOCOL_CONNECTION_LOST',
+    ].includes(code)
+  )
+    return true;
+  return /connection error|connection terminated|terminating connection|server closed the connection|connection lost|database system is shutting down|ECONNRESET|ECONNREFUSED/i.test(
+    error.message,
+  );
 }
 
 /** One line describing an error from a driver, knex or a command. */

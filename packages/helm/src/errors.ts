@@ -11,9 +11,14 @@ export const HelmErrorCodes = {
   NOT_FOUND: 'E_HELM_RELEASE_NOT_FOUND',
   /** The rollout did not become ready. */
   ROLLOUT: 'E_HELM_ROLLOUT',
+  /** helm refused or failed the upgrade itself (a template that does not render, a rejected object). */
+  UPGRADE: 'E_HELM_UPGRADE',
 } as const;
 
-/** An error of `@deploytag/helm`. */
+/**
+ * An error of `@deploytag/helm`. Unreadable values (`E_HELM_VALUES`) are bad input: exit code 2,
+ * like every configuration error, unless the options say otherwise.
+ */
 export class HelmError extends DeploytagError {
   /**
    * @param code - one of {@link HelmErrorCodes}
@@ -25,6 +30,9 @@ export class HelmError extends DeploytagError {
     message: string,
     options: DeploytagErrorOptions = {},
   ) {
-    super(code, message, options);
+    super(code, message, {
+      ...options,
+      exitCode: options.exitCode ?? (code === HelmErrorCodes.VALUES ? 2 : 1),
+    });
   }
 }

@@ -43,6 +43,21 @@ describe('planRecovery', () => {
     expect(failed).toMatchObject({ action: 'uninstall' });
     expect(failed.action !== 'none' && failed.reason).toMatch(/no deployed revision/);
   });
+
+  it('finishes an uninstall that was interrupted, even after deployed revisions', () => {
+    for (const h of [
+      history('pending-install', 'uninstalling'),
+      history('superseded', 'deployed', 'uninstalling'),
+      history('deployed', 'unknown'),
+    ]) {
+      const plan = planRecovery(h);
+      expect(plan).toMatchObject({ action: 'uninstall', stuck: { revision: h.length } });
+      expect(plan.action !== 'none' && plan.reason).toMatch(
+        /was left (uninstalling \(an uninstall was interrupted\)|unknown \(helm does not know its state\)); uninstalling it fully/,
+      );
+    }
+    expect(planRecovery(history('deployed', 'uninstalled'))).toEqual({ action: 'none' });
+  });
 });
 
 describe('helm version', () => {

@@ -196,8 +196,9 @@ const PENDING = new Set<ReleaseStatus>(['pending-install', 'pending-upgrade', 'p
 /**
  * Decides how to unstick a release from its history (pure). A last revision left pending (a
  * cancelled or killed helm) is rolled back to the newest revision that was deployed, or
- * uninstalled when none ever was; a release whose revisions all failed (Helm's "has no deployed
- * releases") is uninstalled so the next install starts clean. Anything else needs nothing.
+ * uninstalled when none ever was; a release left `uninstalling` (an uninstall that was killed) or
+ * `unknown`, and one whose revisions all failed (Helm's "has no deployed releases"), is
+ * uninstalled so the next install starts clean. Anything else needs nothing.
  *
  * @param history - oldest first
  */
@@ -222,6 +223,14 @@ export function planRecovery(history: readonly ReleaseRevision[]): RecoveryPlan 
       action: 'uninstall',
       stuck: last,
       reason: `revision ${last.revision} was left ${last.status} and no revision was ever deployed; uninstalling so that it can be installed again`,
+    };
+  }
+  if (last.status === 'uninstalling' || last.status === 'unknown') {
+    // helm upgrade refuses such a release ("has no deployed releases"): finish the uninstall.
+    return {
+      action: 'uninstall',
+      stuck: last,
+      reason: `revision ${last.revision} was left ${last.status} (${last.status === 'uninstalling' ? 'an uninstall was interrupted' : 'helm does not know its state'}); uninstalling it fully so that it can be installed again`,
     };
   }
   if (history.every((r) => r.status === 'failed')) {

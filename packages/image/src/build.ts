@@ -19,6 +19,7 @@ import {
   type OriginalTags,
 } from './plan.js';
 import type { RegistryClient } from './registry.js';
+import { retryEngineOperation, type RetryOptions } from './retry.js';
 
 /** Computes a digest of paths at a commit (`contentDigest` of `@deploytag/git`). */
 export type DigestFn = (
@@ -38,6 +39,21 @@ export interface BuildClients {
   digest?: DigestFn;
   /** Progress and the build log. */
   logger?: Logger;
+  /**
+   * How pushes, and builds whose FROM image could not be pulled, are retried when the registry
+   * fails transiently (5xx, 429, refused or reset connections): 4 attempts, 1 s then 2 s then 4 s
+   * apart, unless given. `deadlineMs` (30 minutes unless given) also abandons a push still running
+   * then (a registry that stopped answering); a build is never cut, only not retried after it. The
+   * registry API calls follow the registry clients' own policy.
+   */
+  retry?: RetryOptions;
+  /** Cancels the build or push under way. */
+  signal?: AbortSignal;
+}
+
+/** Whether an engine failure says the registry failed in a way worth another attempt. */
+function transientEngineFailure(error: unknown): boolean {
+  return error instanceof ImageError && error.details?.['transient'] === true;
 }
 
 /** What to build: the inputs of `build.sh` / `build_docker_image.sh`. */
@@ -370,9 +386,10 @@ const RENDERED_DOCKERFILE = '.deploytag.Dockerfile';
 
 async function applyImage(
   plan: ImagePlan,
-  build: (tags: string[]) => Promise<void>,
+  build: (tags: string[], signal: AbortSignal) => Promise<void>,
   clients: BuildClients,
   pushed: string[],
+  baseRegistry: string | undefined,
 ): Promise<void> {
   const logger = clients.logger ?? silentLogger;
   if (plan.action === 'none' || plan.action === 'up-to-date') {
@@ -393,10 +410,32 @@ async function applyImage(
   }
   const refs = plan.tags.map((t) => `${plan.repository}:${t}`);
   logger.info(`${plan.repository}: building (${plan.reasons.join('; ')})`);
-  await build(refs);
+  await retryEngineOperation(
+    {
+      what: `build ${plan.repository}:${plan.contentTag} (pulling its FROM image)`,
+      registry: baseRegistry,
+      run: (signal) => build(refs, signal),
+      transient: transientEngineFailure,
+      cutAtDeadline: false,
+    },
+    clients.retry,
+    logger,
+    clients.signal,
+  );
   const auth = await clients.pushAuth?.(host);
   for (const ref of refs) {
-    await clients.engine.push(ref, auth);
+    await retryEngineOperation(
+      {
+        what: `push ${ref}`,
+        registry: host,
+        run: (signal) => clients.engine.push(ref, auth, { signal }),
+        transient: transientEngineFailure,
+        cutAtDeadline: true,
+      },
+      clients.retry,
+      logger,
+      clients.signal,
+    );
     pushed.push(ref);
   }
   logger.info(`${plan.repository}: pushed ${plan.tags.join(', ')}`);
@@ -425,9 +464,10 @@ export async function applyBuild(
   if (doBase && options.base !== false && options.base !== undefined)
     await applyImage(
       plan.base,
-      async (tags) => {
+      async (tags, signal) => {
         const filter = readContextFilter(options.dir, { dockerfile: plan.baseDockerfilePath });
         await clients.engine.build(packContext(options.dir, { filter }), {
+          signal,
           tags,
           dockerfile: plan.baseDockerfilePath,
           buildArgs: plan.buildArgs,
@@ -436,11 +476,12 @@ export async function applyBuild(
       },
       clients,
       pushed,
+      undefined,
     );
   if (!doApp) return { base: plan.base.action, app: 'none', pushed };
   await applyImage(
     plan.app,
-    async (tags) => {
+    async (tags, signal) => {
       const filter = readContextFilter(options.dir, { dockerfile: plan.dockerfilePath });
       const baseAuth = await clients.pushAuth?.(registryHostOf(plan.baseImageRef));
       const context = packContext(options.dir, {
@@ -448,6 +489,7 @@ export async function applyBuild(
         extraFiles: [{ name: RENDERED_DOCKERFILE, content: plan.dockerfile }],
       });
       await clients.engine.build(context, {
+        signal,
         tags,
         dockerfile: RENDERED_DOCKERFILE,
         buildArgs: plan.buildArgs,
@@ -460,6 +502,7 @@ export async function applyBuild(
     },
     clients,
     pushed,
+    registryHostOf(plan.baseImageRef),
   );
   return { base: plan.base.action, app: plan.app.action, pushed };
 }

@@ -4,6 +4,7 @@ import { dockerConfigCredentials, ecrLogin, gcpLogin } from './credentials.js';
 import { EngineClient, engineConnectionFromEnv, type RegistryAuth } from './engine.js';
 import { RegistryClient, type RegistryCredential } from './registry.js';
 import type { BuildClients } from './build.js';
+import type { RetryOptions } from './retry.js';
 
 /** Options of {@link registryCredentialsFromEnv}. */
 export interface CredentialSourceOptions {
@@ -63,6 +64,15 @@ export async function registryCredentialsFromEnv(
   return await dockerConfigCredentials(host, { ...env });
 }
 
+/** Options of {@link clientsFromEnv}. */
+export interface ClientsFromEnvOptions extends CredentialSourceOptions {
+  /**
+   * The retry policy of registry API calls, and of the engine's pushes and pulls (attempts,
+   * backoff, deadline); each keeps its own defaults for what is not given.
+   */
+  retry?: RetryOptions;
+}
+
 /**
  * The clients of a build from the environment: the engine from `DOCKER_HOST` (and TLS
  * variables), registries with credentials from {@link registryCredentialsFromEnv} (looked up once
@@ -70,12 +80,12 @@ export async function registryCredentialsFromEnv(
  *
  * @param env - the environment
  * @param logger - progress and build logs
- * @param options - credential sources
+ * @param options - credential sources, retry policy
  */
 export function clientsFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger = silentLogger,
-  options: CredentialSourceOptions = {},
+  options: ClientsFromEnvOptions = {},
 ): BuildClients {
   const creds = new Map<string, Promise<RegistryCredential | undefined>>();
   const credsFor = (host: string): Promise<RegistryCredential | undefined> => {
@@ -92,7 +102,11 @@ export function clientsFromEnv(
     registry(host: string): RegistryClient {
       let r = registries.get(host);
       if (r === undefined) {
-        r = new RegistryClient(host, { credentials: () => credsFor(host), logger });
+        r = new RegistryClient(host, {
+          credentials: () => credsFor(host),
+          logger,
+          ...(options.retry === undefined ? {} : { retry: options.retry }),
+        });
         registries.set(host, r);
       }
       return r;
@@ -102,5 +116,6 @@ export function clientsFromEnv(
       return c === undefined ? undefined : { ...c, serveraddress: host };
     },
     logger,
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
   };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Secret, silentLogger, type Logger } from '@deploytag/core';
 import { ImageError, ImageErrorCodes } from './errors.js';
+import { isTransientRegistryFailure } from './retry.js';
 
 /** Where and how to reach a Docker Engine API. */
 export interface EngineConnection {
@@ -315,13 +316,17 @@ export class EngineClient {
     if (errors.length > 0) {
       const at = step === undefined ? 'before the first step' : `at ${step}`;
       const tail = log.slice(-5);
+      // Pulling a base from a registry happens before the first step or at a FROM step: a
+      // registry failure there is worth another build.
+      const pulling = step === undefined || /^step \S+ \(FROM /i.test(step);
+      const transient = pulling && errors.some(isTransientRegistryFailure);
       throw new ImageError(
         ImageErrorCodes.BUILD_FAILED,
         `building ${what} failed ${at}: ${errors.join('; ')}` +
           (tail.length > 0
             ? `\nlast lines of the build log:\n${tail.map((l) => `  ${l}`).join('\n')}`
             : ''),
-        { details: { image: what, step, errors } },
+        { details: { image: what, step, errors, transient } },
       );
     }
     if (imageId === undefined) {
@@ -352,14 +357,21 @@ export class EngineClient {
   }
 
   /**
-   * Pushes `repo:tag` to its registry, with credentials in `X-Registry-Auth`.
+   * Pushes `repo:tag` to its registry, with credentials in `X-Registry-Auth`. One attempt: the
+   * engine retries network failures itself but not a registry's 5xx answers, so callers retry
+   * failures whose `details.transient` is true (as `applyBuild` does).
    *
    * @param reference - `host/repo:tag`
    * @param auth - credentials, when the registry needs them
+   * @param options - `signal` abandons the push (the connection to the engine is closed)
    * @returns the manifest digest the registry reported, when it did
    * @throws ImageError `E_IMAGE_PUSH_FAILED` naming the registry (auth failures say so)
    */
-  async push(reference: string, auth?: RegistryAuth): Promise<string | undefined> {
+  async push(
+    reference: string,
+    auth?: RegistryAuth,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
     const { repository, tag } = splitReference(reference);
     const headers: Record<string, string> = {};
     if (auth !== undefined) {
@@ -374,7 +386,11 @@ export class EngineClient {
     const res = await this.#request(
       'POST',
       `${API}/images/${repository}/push?tag=${encodeURIComponent(tag)}`,
-      { headers, timeoutMs: 0 },
+      {
+        headers,
+        timeoutMs: 0,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
     );
     const errors: string[] = [];
     let digest: string | undefined;
@@ -399,7 +415,13 @@ export class EngineClient {
         isAuth
           ? `registry ${host} refused the credentials while pushing ${reference}: ${text}; check the registry login (user/password, Docker config, ECR or GCP credentials)`
           : `pushing ${reference} to ${host} failed: ${text}`,
-        { details: { registry: host, reference } },
+        {
+          details: {
+            registry: host,
+            reference,
+            transient: !isAuth && isTransientRegistryFailure(text),
+          },
+        },
       );
     }
     return digest;

@@ -43,8 +43,13 @@ export {
   type Manifest,
   type RegistryClientOptions,
   type RegistryCredential,
-  type RetryOptions,
 } from './registry.js';
+export {
+  ENGINE_RETRY,
+  REGISTRY_API_RETRY,
+  isTransientRegistryFailure,
+  type RetryOptions,
+} from './retry.js';
 export {
   GCP_REGISTRY_SCOPE,
   GOOGLE_TOKEN_URI,
@@ -95,6 +100,7 @@ export {
 export {
   clientsFromEnv,
   registryCredentialsFromEnv,
+  type ClientsFromEnvOptions,
   type CredentialSourceOptions,
 } from './clients.js';
 export { buildOptionsFromEnv, type BuildOptionsFromEnvOptions } from './env.js';

@@ -113,6 +113,44 @@ describe('RegistryClient', () => {
     ).rejects.toThrow(/registry r\.io answered HTTP 500/);
   });
 
+  it('stops at its deadline with one line naming the registry, the deadline and the last error', async () => {
+    let n = 0;
+    const hangs = ((_url: string, init: RequestInit = {}): Promise<Response> => {
+      n++;
+      return new Promise((_resolve, reject) => {
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error), {
+          once: true,
+        });
+      });
+    }) as typeof fetch;
+    const error = await new RegistryClient('r.io', {
+      fetch: hangs,
+      retry: { attempts: 1000, baseDelayMs: 1, timeoutMs: 20, deadlineMs: 60 },
+    })
+      .tagExists('a', 'b')
+      .catch((e: unknown) => e);
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThan(1000);
+    expect((error as Error).message).toMatch(
+      /^registry r\.io did not answer within the 60 ms deadline to look up a:b \(\d+ attempts? in \d+ ms; last: .*timeout.*\); check that it is up and reachable$/,
+    );
+  });
+
+  it('quotes an error page on one line', async () => {
+    const s = scripted(
+      () =>
+        new Response('<html>\n<body>\n<h1>503 Service Unavailable</h1>\n</body>\n</html>\n', {
+          status: 503,
+        }),
+    );
+    const error = await new RegistryClient('r.io', { fetch: s.fetch, retry: { attempts: 1 } })
+      .listTags('a')
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /^registry r\.io answered HTTP 503 to list the tags of a \(<html> <body> <h1>503 Service Unavailable<\/h1> <\/body> <\/html>\) after 1 attempt in \d+ ms; it may be down or overloaded: try again later$/,
+    );
+  });
+
   it('never retries 4xx', async () => {
     const s = scripted(() => status(400));
     await expect(

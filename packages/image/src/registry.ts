@@ -1,5 +1,15 @@
 import { silentLogger, type Logger, type Secret } from '@deploytag/core';
 import { ImageError, ImageErrorCodes } from './errors.js';
+import {
+  REGISTRY_API_RETRY,
+  backoffDelay,
+  duration,
+  oneLine,
+  retryPolicy,
+  type RetryOptions,
+} from './retry.js';
+
+export type { RetryOptions } from './retry.js';
 
 /** A user name and password (or token) for a registry. */
 export interface RegistryCredential {
@@ -9,23 +19,13 @@ export interface RegistryCredential {
   password: Secret;
 }
 
-/** How a {@link RegistryClient} retries. */
-export interface RetryOptions {
-  /** Attempts in all (first try included). Default 4. */
-  attempts?: number;
-  /** Delay before the first retry; doubled each time (with jitter). Default 250 ms. */
-  baseDelayMs?: number;
-  /** Time limit of one request. Default 30 s. */
-  timeoutMs?: number;
-}
-
 /** Options of the {@link RegistryClient} constructor. */
 export interface RegistryClientOptions {
   /** Credentials, or a function that gets them (called once, when the registry first asks). */
   credentials?: RegistryCredential | (() => Promise<RegistryCredential | undefined>);
   /** `http` or `https`. Default `https`, except `http` for loopback hosts. */
   scheme?: 'http' | 'https';
-  /** Retry policy for 5xx answers and timeouts (never for 4xx). */
+  /** Retry policy for 5xx answers, timeouts and network failures (never for 4xx), with an overall deadline per call. */
   retry?: RetryOptions;
   /** Receives retries and auth steps at debug level. */
   logger?: Logger;
@@ -139,37 +139,59 @@ export class RegistryClient {
     return this.#credential;
   }
 
-  /** One HTTP exchange with retries on 5xx and timeouts. */
+  /**
+   * One HTTP exchange with retries on 5xx answers, timeouts and network failures, within the
+   * policy's attempts and deadline. Throws, naming the registry, when they run out.
+   */
   async #send(url: string, init: RequestInit, what: string): Promise<Response> {
-    const attempts = this.#options.retry?.attempts ?? 4;
-    const baseDelay = this.#options.retry?.baseDelayMs ?? 250;
-    const timeoutMs = this.#options.retry?.timeoutMs ?? 30_000;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const policy = retryPolicy(REGISTRY_API_RETRY, this.#options.retry);
+    const started = Date.now();
+    const deadline = started + policy.deadlineMs;
+    const tries = (n: number): string =>
+      `${n} attempt${n > 1 ? 's' : ''} in ${duration(Date.now() - started)}`;
+    const fail = (message: string, attempt: number, cause?: unknown): ImageError =>
+      new ImageError(ImageErrorCodes.REGISTRY, message, {
+        cause,
+        details: { registry: this.host, attempts: attempt },
+      });
+    const late = (attempt: number, reason: string, cause?: unknown): ImageError =>
+      fail(
+        `registry ${this.host} did not answer within the ${duration(policy.deadlineMs)} deadline to ${what} (${tries(attempt)}; last: ${reason}); check that it is up and reachable`,
+        attempt,
+        cause,
+      );
+    for (let attempt = 1; ; attempt++) {
+      const limit = Math.max(1, Math.min(policy.timeoutMs, deadline - Date.now()));
+      let reason: string;
       try {
-        const res = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-        if (res.status < 500 || attempt === attempts) return res;
-        await res.arrayBuffer();
-        lastError = new Error(`HTTP ${res.status}`);
-      } catch (err) {
-        if (!isTransient(err) || attempt === attempts) {
-          throw new ImageError(
-            ImageErrorCodes.REGISTRY,
-            `registry ${this.host} could not be reached to ${what}: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err, details: { registry: this.host } },
+        const res = await this.#fetch(url, { ...init, signal: AbortSignal.timeout(limit) });
+        if (res.status < 500) return res;
+        const text = oneLine(await res.text().catch(() => ''), 200);
+        reason = `HTTP ${res.status}${text === '' ? '' : ` (${text})`}`;
+        if (attempt >= policy.attempts)
+          throw fail(
+            `registry ${this.host} answered HTTP ${res.status} to ${what}${text === '' ? '' : ` (${text})`} after ${tries(attempt)}; it may be down or overloaded: try again later`,
+            attempt,
           );
-        }
-        lastError = err;
+      } catch (err) {
+        if (err instanceof ImageError) throw err;
+        reason = oneLine(err instanceof Error ? err.message : String(err), 200);
+        if (isTransient(err) && Date.now() >= deadline) throw late(attempt, reason, err);
+        if (!isTransient(err) || attempt >= policy.attempts)
+          throw fail(
+            `registry ${this.host} could not be reached to ${what} after ${tries(attempt)}: ${reason}`,
+            attempt,
+            err,
+          );
       }
-      const delay = baseDelay * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
+      const delay = backoffDelay(policy.baseDelayMs, attempt, Math.random());
+      if (Date.now() + delay >= deadline) throw late(attempt, reason);
       this.#logger.debug(`registry ${this.host}: retrying ${what} in ${Math.round(delay)} ms`, {
         attempt,
-        reason: lastError instanceof Error ? lastError.message : String(lastError),
+        reason,
       });
       await sleep(delay);
     }
-    /* c8 ignore next */
-    throw new ImageError(ImageErrorCodes.REGISTRY, `registry ${this.host}: ${what} failed`);
   }
 
   /** Gets a bearer token from the challenge's realm, with the credentials when there are any. */

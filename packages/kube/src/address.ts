@@ -3,6 +3,7 @@ import type { Logger } from '@deploytag/core';
 import { silentLogger } from '@deploytag/core';
 import type { KubeClients } from './clients.js';
 import { KubeError, KubeErrorCodes, apiError } from './errors.js';
+import { isTransientApiError } from './http.js';
 import { HELM_RELEASE_ANNOTATION } from './readiness.js';
 
 /** Where a release can be reached. */
@@ -114,7 +115,15 @@ export async function waitForAddresses(
       ]);
       addresses = releaseAddresses(ours(services.items), ours(ingresses.items));
     } catch (error) {
-      throw apiError(`listing the Services of ${options.namespace}`, error);
+      // An API server that is restarting or overloaded for longer than the clients' own retries
+      // does not end the wait: it goes on until the deadline.
+      if (!isTransientApiError(error) || Date.now() >= deadline)
+        throw apiError(`listing the Services of ${options.namespace}`, error);
+      logger.debug(
+        `listing the Services of ${options.namespace} failed (${error instanceof Error ? error.message : String(error)}); trying again`,
+      );
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
+      continue;
     }
     if (addresses.pending.length === 0) return addresses;
     if (Date.now() >= deadline) {

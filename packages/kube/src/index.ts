@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-export { createKubeClients, type KubeClients } from './clients.js';
+export { createKubeClients, type KubeClients, type KubeClientsOptions } from './clients.js';
+export { type KubeRetryOptions } from './http.js';
 export { KubeError, KubeErrorCodes, apiStatus, isNotFound } from './errors.js';
 export {
   kubeConfigToken,

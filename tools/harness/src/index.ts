@@ -35,3 +35,13 @@ export {
   type CloudflareRecord,
   type CloudflareRequestLog,
 } from './daemons/cloudflare-api.js';
+export {
+  startFaultProxy,
+  startKubeApiFaultProxy,
+  trustedFaultProxyPorts,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type KubeApiFaultProxy,
+  type ProxiedRequest,
+} from './fault-proxy.js';
+export { FaultSchedule, ruleMatches, type Fault, type FaultRule } from './fault-schedule.js';

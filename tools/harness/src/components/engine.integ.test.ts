@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startFaultProxy, trustedFaultProxyPorts } from '../fault-proxy.js';
 import { requireEnv } from '../test-env.js';
 import {
   ENGINE_API_VERSION,
@@ -61,7 +62,7 @@ describe('engine component', () => {
   ): Promise<{ status: number; messages: StreamMessage[] }> {
     const res = await engineRequest(
       socket,
-      `${V}/build?${new URLSearchParams({ t, rm: '1' }).toString()}`,
+      `${V}/build?${new URLSearchParams({ t, rm: '1', nocache: '1' }).toString()}`,
       {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-tar' },
@@ -221,5 +222,35 @@ describe('engine component', () => {
     expect(log).toContain('about to fail');
     const inspect = await engineRequest(socket, `${V}/images/${failing}/json`);
     expect(inspect.status).toBe(404);
+  });
+
+  it('trusts the reserved fault-proxy ports as registries: podman pushes through a proxy on one', async () => {
+    const ports = trustedFaultProxyPorts();
+    expect(ports).toHaveLength(6);
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    for (const p of ports) expect(p).toBeLessThan(low);
+    const conf = readFileSync(join(dirname(socket), 'registries.conf'), 'utf8');
+    for (const p of ports)
+      expect(conf).toContain(`[[registry]]\nlocation = "127.0.0.1:${p}"\ninsecure = true\n`);
+
+    const proxy = await startFaultProxy({ target: openRegistry, ports });
+    try {
+      const ref = `${proxy.hostPort}/${repo}`;
+      const tagged = await engineRequest(
+        socket,
+        `${V}/images/${baseImage}/tag?${new URLSearchParams({ repo: ref, tag }).toString()}`,
+        { method: 'POST' },
+      );
+      expect(tagged.status).toBe(201);
+      expect(streamErrors(await push(ref, tag))).toEqual([]);
+      expect(
+        proxy.requests.some((r) => r.method === 'PUT' && r.url.includes(`/manifests/${tag}`)),
+      ).toBe(true);
+      expect(await tagsOf(openRegistry)).toContain(tag);
+    } finally {
+      await proxy.close();
+    }
   });
 });

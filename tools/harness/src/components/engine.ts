@@ -6,6 +6,7 @@
 import type { Component, StartContext, StartedComponent } from '../component.js';
 import { startDaemon, stopDaemons, type DaemonRecord } from '../daemon.js';
 import { HarnessError } from '../exec.js';
+import { freePortsBelowEphemeral } from '../ports.js';
 import { ensureApt } from '../provision.js';
 import { engineRequest } from './engine/api.js';
 import { BASE_IMAGE, ensureBaseImageTar, importBaseImage } from './engine/base-image.js';
@@ -33,6 +34,13 @@ async function pingOk(socket: string): Promise<boolean> {
   return res.status === 200 && res.body.toString('utf8').trim() === 'OK';
 }
 
+/**
+ * How many loopback ports the engine trusts as plain-HTTP registries for tests' fault proxies
+ * (`DEPLOYTAG_FAULT_PROXY_PORTS`): a test listens on one of them with a proxy in front of a real
+ * registry, and podman pushes through it.
+ */
+const FAULT_PROXY_PORTS = 6;
+
 /** The `host:port` registries of the stack, which podman must reach over plain HTTP. */
 function insecureRegistries(env: Record<string, string>): string[] {
   return ['DEPLOYTAG_REGISTRY', 'DEPLOYTAG_AUTH_REGISTRY'].flatMap((k) => {
@@ -49,7 +57,12 @@ async function start(ctx: StartContext): Promise<StartedComponent> {
     );
   }
   const baseTar = await ensureBaseImageTar();
-  writeEngineConfig(layout, insecureRegistries(ctx.env));
+  // Below the ephemeral range, so that no outgoing connection holds one when a test listens on it.
+  const faultPorts = await freePortsBelowEphemeral(FAULT_PROXY_PORTS);
+  writeEngineConfig(layout, [
+    ...insecureRegistries(ctx.env),
+    ...faultPorts.map((p) => `127.0.0.1:${p}`),
+  ]);
   ensureMountPoints();
   const daemons: DaemonRecord[] = [];
   try {
@@ -75,6 +88,7 @@ async function start(ctx: StartContext): Promise<StartedComponent> {
     env: {
       DOCKER_HOST: `unix://${layout.socket}`,
       DEPLOYTAG_BASE_IMAGE: BASE_IMAGE,
+      DEPLOYTAG_FAULT_PROXY_PORTS: faultPorts.join(','),
     },
   };
 }
@@ -82,8 +96,11 @@ async function start(ctx: StartContext): Promise<StartedComponent> {
 /**
  * The container engine component: `podman system service` (rootful, vfs, runc, cgroups off, host
  * network, file locks and events, in a private mount namespace) serving the Docker Engine API on
- * `<dir>/podman.sock`, with the offline busybox base image imported. Exports `DOCKER_HOST` and `DEPLOYTAG_BASE_IMAGE`; trusts
- * the stack's registries (`DEPLOYTAG_REGISTRY`, `DEPLOYTAG_AUTH_REGISTRY`) over plain HTTP.
+ * `<dir>/podman.sock`, with the offline busybox base image imported. Exports `DOCKER_HOST` and
+ * `DEPLOYTAG_BASE_IMAGE`; trusts the stack's registries (`DEPLOYTAG_REGISTRY`,
+ * `DEPLOYTAG_AUTH_REGISTRY`) over plain HTTP, and as well `127.0.0.1` at each port listed in
+ * `DEPLOYTAG_FAULT_PROXY_PORTS` (reserved, left free for tests' fault proxies; see
+ * `startFaultProxy`).
  */
 export const engine: Component = {
   name: 'engine',
