@@ -57,7 +57,7 @@ export async function parseConfigText(text: string, file: string): Promise<Deplo
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, {
+      throw new ConfigError(`${file}: not valid JSON: ${jsonErrorText(text, err as Error)}`, {
         code: 'E_CONFIG_INVALID',
         file,
       });
@@ -68,14 +68,44 @@ export async function parseConfigText(text: string, file: string): Promise<Deplo
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     const [error] = doc.errors;
     if (error !== undefined) {
-      throw new ConfigError(`${file}: not valid YAML: ${error.message}`, {
+      throw new ConfigError(`${file}: not valid YAML: ${yamlErrorText(error)}`, {
         code: 'E_CONFIG_INVALID',
         file,
       });
     }
-    json = doc.toJS();
+    try {
+      json = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // An alias bomb ("billion laughs") is refused while expanding, not while parsing.
+      throw new ConfigError(
+        `${file}: not valid YAML: ${(err as Error).message}; write the values out instead of repeating aliases`,
+        { code: 'E_CONFIG_INVALID', file, cause: err },
+      );
+    }
   }
   return assertValidConfig(json, file);
+}
+
+/** How many alias expansions a config document may make (the `yaml` package's default). */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * A YAML syntax error in one line: the parser's first line (it names line and column) without the
+ * excerpt of the document that `prettyErrors` appends.
+ */
+export function yamlErrorText(error: Error): string {
+  return (error.message.split('\n')[0] ?? error.message).replace(/:\s*$/, '');
+}
+
+/** A JSON syntax error in one line, with the line and column of the position V8 reports. */
+function jsonErrorText(text: string, error: Error): string {
+  const message = error.message.split('\n')[0] ?? error.message;
+  const at = /at position (\d+)/.exec(message);
+  if (at === null || /line \d+/.test(message)) return message;
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message.replace(/\s*\(line \d+ column \d+\)/, '')} (line ${line}, column ${column})`;
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { ConfigError } from '@deploytag/core';
+import { ConfigError, isDeploytagError } from '@deploytag/core';
 import { resolveFacts } from './ci.js';
 import type { Env, FactFlags, GitFacts, Origin } from './ci.js';
 import { buildDeployContext } from './context.js';
@@ -487,6 +487,11 @@ export interface ResolvedDeployContext {
   settingOrigins: Partial<Record<keyof ConfigSettings, Origin>>;
   /** The environment the context was built from: the file's values under the real environment. */
   env: Record<string, string | undefined>;
+  /**
+   * How messages name each variable whose value came from the config file: its file and key
+   * (`deploytag.config.yaml: $preview.helmVars` for `HELM_VARS`). See {@link attributeConfigError}.
+   */
+  fileKeys: Readonly<Record<string, string>>;
 }
 
 function settingsFor(
@@ -561,10 +566,27 @@ export function resolveDeployContext(input: ResolveDeployContextInput): Resolved
     const origin = settingOrigins[key as keyof ConfigSettings];
     if (origin !== undefined) fromFile.set(`env:${name}`, origin);
   }
+  // Messages name a value from the file by its file and key, and a missing one by both its
+  // variable and its key, so that the fix is found where it has to be made.
+  const fileKeys: Record<string, string> = {};
+  const settingLabels: Record<string, string> = {};
+  if (input.config !== undefined) {
+    for (const [key, name] of Object.entries(CONFIG_ENV_NAMES)) {
+      const origin = fromFile.get(`env:${name}`);
+      if (origin !== undefined) {
+        const section = /#(\$[a-z]+)$/.exec(origin)?.[1];
+        fileKeys[name] = `${file}: ${section === undefined ? '' : `${section}.`}${key}`;
+        settingLabels[name] = fileKeys[name];
+      } else if (blank(env[name])) {
+        settingLabels[name] = `${name} (or ${key} in ${file})`;
+      }
+    }
+  }
   const context = buildDeployContext({
     env,
     ...(input.git === undefined ? {} : { git: input.git }),
     ...(input.flags === undefined ? {} : { flags: input.flags }),
+    settingLabels,
     classify,
     ...(settings.databaseEngine === undefined ? {} : { databaseEngine: settings.databaseEngine }),
     ...(settings.sharedNamespace === undefined
@@ -575,5 +597,30 @@ export function resolveDeployContext(input: ResolveDeployContextInput): Resolved
   for (const [field, origin] of Object.entries(context.origins)) {
     origins[field as DeployContextField] = fromFile.get(origin) ?? origin;
   }
-  return { context: { ...context, origins }, settings, settingOrigins, env };
+  return { context: { ...context, origins }, settings, settingOrigins, env, fileKeys };
+}
+
+/**
+ * Names the config file's key in an error about a setting whose value came from the file: an
+ * expected error whose `details.key` is a variable in `fileKeys` becomes a {@link ConfigError}
+ * (exit code 2) whose message starts with the file and key (`deploytag.config.yaml: helmVars: …`),
+ * so the fix is made where the value is. Anything else is returned as it is.
+ *
+ * @param error - what a check of the settings threw
+ * @param resolved - the result of {@link resolveDeployContext}
+ */
+export function attributeConfigError(
+  error: unknown,
+  resolved: Pick<ResolvedDeployContext, 'fileKeys'>,
+): unknown {
+  if (!isDeploytagError(error)) return error;
+  const key = error.details?.['key'];
+  const label = typeof key === 'string' ? resolved.fileKeys[key] : undefined;
+  if (label === undefined || error.message.startsWith(label)) return error;
+  return new ConfigError(`${label}: ${error.message}`, {
+    code: error.code,
+    key: key as string,
+    file: label.slice(0, label.lastIndexOf(': ')),
+    cause: error,
+  });
 }

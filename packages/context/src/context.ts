@@ -32,6 +32,12 @@ export interface DeployContextInput {
   databaseEngine?: DatabaseEngine;
   /** Namespace of staging, beta and production; `default` unless given (as the original). */
   sharedNamespace?: string;
+  /**
+   * How error messages name a variable, when the environment is not the whole story: a value that
+   * came from a config file is named by its file and key (`deploytag.config.yaml: $preview.domain`)
+   * instead of its variable. Keys are variable names (`DOMAIN`).
+   */
+  settingLabels?: Readonly<Record<string, string>>;
 }
 
 /** The application image's names. */
@@ -213,11 +219,20 @@ function deployableKind(facts: ResolvedFacts, options: DeployContextInput): Depl
   return classification.kind;
 }
 
-/** Throws one ConfigError describing every problem (the first one's variable is its `key`). */
-function fail(problems: readonly Problem[], code: string): never {
+/**
+ * Throws one ConfigError describing every problem (the first one's variable is its `key`), each
+ * named by its label when it has one.
+ */
+function fail(
+  problems: readonly Problem[],
+  code: string,
+  labels: Readonly<Record<string, string>> = {},
+): never {
   const [head] = problems;
   if (head === undefined) throw new Error('fail() needs at least one problem');
-  const text = problems.map((problem) => `${problem.key}: ${problem.text}`).join('; ');
+  const text = problems
+    .map((problem) => `${labels[problem.key] ?? problem.key}: ${problem.text}`)
+    .join('; ');
   throw new ConfigError(
     problems.length === 1 ? text : `${problems.length} settings need attention: ${text}`,
     { code, key: head.key },
@@ -325,7 +340,7 @@ export function buildDeployContext(input: DeployContextInput): DeployContext {
       text: `"${registrySetting}" is not a registry host (give host[:port], without https://)`,
     });
   }
-  if (invalid.length > 0) fail(invalid, 'E_CONFIG_INVALID');
+  if (invalid.length > 0) fail(invalid, 'E_CONFIG_INVALID', input.settingLabels);
 
   // Then everything that is missing.
   const missing: Problem[] = [];
@@ -387,7 +402,7 @@ export function buildDeployContext(input: DeployContextInput): DeployContext {
     registrySetting === undefined ||
     missing.length > 0
   ) {
-    fail(missing, 'E_CONFIG_MISSING');
+    fail(missing, 'E_CONFIG_MISSING', input.settingLabels);
   }
 
   const branch = facts.branch;
@@ -429,6 +444,7 @@ export function buildDeployContext(input: DeployContextInput): DeployContext {
     fail(
       [{ key: 'DOMAIN', text: `the host ${host} is longer than ${HOST_MAX_LENGTH} characters` }],
       'E_CONFIG_INVALID',
+      input.settingLabels,
     );
   }
   origins.host = 'default';

@@ -75,6 +75,7 @@ export {
   CONFIG_ENV_NAMES,
   CONFIG_SECTIONS,
   assertValidConfig,
+  attributeConfigError,
   configJsonSchema,
   formatConfigIssues,
   resolveDeployContext,

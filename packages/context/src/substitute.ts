@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '@deploytag/core';
 import type { Env } from './ci.js';
+import { yamlErrorText } from './config-file.js';
 
 /** Options of {@link substituteVariables} and {@link renderConfigYaml}. */
 export interface SubstituteOptions {
@@ -127,7 +128,7 @@ export async function renderConfigYaml(
   const doc = parseDocument(text, { prettyErrors: true, merge: true });
   const [error] = doc.errors;
   if (error !== undefined) {
-    throw new ConfigError(`${file}: not valid YAML: ${error.message}`, {
+    throw new ConfigError(`${file}: not valid YAML: ${yamlErrorText(error)}`, {
       code: 'E_CONFIG_INVALID',
       ...(options.file === undefined ? {} : { file: options.file }),
     });

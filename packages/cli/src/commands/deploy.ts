@@ -14,6 +14,7 @@ export interface DeployCommandOptions {
   sha?: string;
   kubeconfig?: string;
   context?: string;
+  config?: string;
 }
 
 function readEnvFile(path: string, toSecret: (value: string) => Secret): Record<string, Secret> {
@@ -26,6 +27,23 @@ function readEnvFile(path: string, toSecret: (value: string) => Secret): Record<
     out[m[1]!] = toSecret(value);
   }
   return out;
+}
+
+/**
+ * Adds to the redactor every value the preview masked (a secret-looking key such as `password`
+ * given in HELM_VARS), so that no printed line shows it: a chart may render it anywhere, and the
+ * manifest diff masks only Secrets.
+ */
+function redactMasked(original: unknown, masked: unknown, add: (value: string) => void): void {
+  if (typeof original === 'object' && original !== null) {
+    if (typeof masked !== 'object' || masked === null) return;
+    for (const [key, value] of Object.entries(original))
+      redactMasked(value, (masked as Record<string, unknown>)[key], add);
+    return;
+  }
+  if (masked !== '***' || original === '***') return;
+  if (typeof original === 'string') add(original);
+  else if (typeof original === 'number' || typeof original === 'boolean') add(String(original));
 }
 
 /** `deploytag deploy`: the original `deploy.sh`. */
@@ -52,6 +70,10 @@ export const deployCommand = defineCommand<DeployCommandOptions>({
       .option('--sha <sha>', 'the commit (beats CI variables)')
       .option('--kubeconfig <file>', 'the kubeconfig (default: $KUBECONFIG)')
       .option('--context <name>', 'the kubeconfig context')
+      .option(
+        '--config <file>',
+        'the config file (default: deploytag.config.{json,yaml,yml} in the folder)',
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  CHART_NAME=./charts/web DOMAIN=example.com deploytag deploy\n  deploytag deploy --dry-run\n  HELM_VARS="--set replicas=2" deploytag deploy --env-file .env.deploy',
@@ -59,7 +81,8 @@ export const deployCommand = defineCommand<DeployCommandOptions>({
   },
   async run(_args, options, io) {
     const { Secret, UsageError } = await import('@deploytag/core');
-    const { buildDeployContext } = await import('@deploytag/context');
+    const { attributeConfigError, loadConfigFile, resolveDeployContext } =
+      await import('@deploytag/context');
     const helm = await import('@deploytag/helm');
     const seconds = (text: string | undefined, name: string): number | undefined => {
       if (text === undefined) return undefined;
@@ -69,18 +92,44 @@ export const deployCommand = defineCommand<DeployCommandOptions>({
       }
       return value * 1000;
     };
-    const context = buildDeployContext({
+    // The project's config file, as `set-env` and `pipeline` read it (the environment wins).
+    const loaded = await loadConfigFile({
+      cwd: io.cwd,
+      ...(options.config === undefined ? {} : { file: options.config }),
+    });
+    const resolved = resolveDeployContext({
       env: io.env,
+      ...(loaded === undefined ? {} : { config: loaded.config, file: loaded.file }),
       flags: {
         ...(options.branch === undefined ? {} : { branch: options.branch }),
         ...(options.sha === undefined ? {} : { sha: options.sha }),
       },
     });
+    const { context, env } = resolved;
     const appEnv =
       options.envFile === undefined ? undefined : readEnvFile(options.envFile, (v) => Secret.of(v));
     for (const value of Object.values(appEnv ?? {})) io.redactor.add(value);
     const timeoutMs = seconds(options.timeout, '--timeout');
     const addressTimeoutMs = seconds(options.addressTimeout, '--address-timeout');
+    // The chart, its values files and HELM_VARS are checked before anything is contacted.
+    let input: Parameters<typeof helm.deploy>[0];
+    try {
+      input = helm.prepareDeployInput({
+        context,
+        chart: helm.readChartFacts(context.chart, io.cwd),
+        ...(appEnv === undefined ? {} : { appEnv }),
+        env,
+        options: {
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(addressTimeoutMs === undefined ? {} : { addressTimeoutMs }),
+          atomic: options.atomic === true,
+          skipUnchanged: options.force !== true,
+          ...(io.env.CIRCLE_BUILD_URL ? { lockHolder: io.env.CIRCLE_BUILD_URL } : {}),
+        },
+      });
+    } catch (error) {
+      throw attributeConfigError(error, resolved);
+    }
     const clients = await helm.connectDeployClients({
       env: io.env,
       logger: io.logger,
@@ -89,23 +138,14 @@ export const deployCommand = defineCommand<DeployCommandOptions>({
     });
     try {
       const { plan, result, preview } = await helm.deploy(
-        {
-          context,
-          chart: helm.readChartFacts(context.chart, io.cwd),
-          ...(appEnv === undefined ? {} : { appEnv }),
-          env: io.env,
-          options: {
-            ...(timeoutMs === undefined ? {} : { timeoutMs }),
-            ...(addressTimeoutMs === undefined ? {} : { addressTimeoutMs }),
-            atomic: options.atomic === true,
-            skipUnchanged: options.force !== true,
-            ...(io.env.CIRCLE_BUILD_URL ? { lockHolder: io.env.CIRCLE_BUILD_URL } : {}),
-          },
-        },
+        input,
         { kube: clients.kube, helm: clients.helm, logger: io.logger },
         options.dryRun === true,
       );
       if (preview !== undefined) {
+        const add = (value: string): void => void io.redactor.add(value);
+        redactMasked(plan.values, preview.plan.values, add);
+        redactMasked(plan.setValues, preview.plan.setValues, add);
         if (io.json) {
           io.out(
             JSON.stringify({
