@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { compare, time } from '@deploytag/bench';
 import type { BenchContext, BenchResult, Timing } from '@deploytag/bench';
-import { buildDeployContext } from '@deploytag/context';
+import { buildDeployContext, namespaceName } from '@deploytag/context';
 import { silentLogger } from '@deploytag/core';
 import { connectDeployClients, deploy, readChartFacts } from '@deploytag/helm';
 import {
@@ -36,7 +36,9 @@ async function previews(kube: KubeClients, repo: string, from: number, count: nu
     const batch = Array.from({ length: Math.min(10, from + count - i) }, (_, k) => i + k);
     await Promise.all(
       batch.map(async (n) => {
-        const name = `${repo}-pr-${n}`;
+        // Named as a deploy names a branch's namespace, so that cleanup recognises it as ours.
+        const branch = `feature/${repo}-pr-${n}`;
+        const name = namespaceName(branch);
         await kube.core.createNamespace({
           body: {
             metadata: {
@@ -47,7 +49,7 @@ async function previews(kube: KubeClients, repo: string, from: number, count: nu
                 [ENVIRONMENT_LABEL]: 'preview',
               },
               annotations: {
-                [BRANCH_ANNOTATION]: `feature/pr-${n}`,
+                [BRANCH_ANNOTATION]: branch,
                 [DEPLOYED_AT_ANNOTATION]: OLD.toISOString(),
               },
             },
@@ -58,6 +60,16 @@ async function previews(kube: KubeClients, repo: string, from: number, count: nu
     );
   }
   return made;
+}
+
+/** Waits until no namespace of `repo` is left (deleted ones linger while they terminate). */
+async function waitGone(kube: KubeClients, repo: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const list = await kube.core.listNamespace({ labelSelector: `${REPO_LABEL}=${repo}` });
+    if (list.items.length === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the namespaces of ${repo} were not deleted within 10 minutes`);
 }
 
 function single(ms: number): Timing {
@@ -112,8 +124,11 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
     const planMany = await time(cleanupOf(true), runs);
     const deployMany = await time(() => deployPreview(`feature/scale-${run}-b${n++}`), runs, 0);
 
-    // Cleanup of 10, then of 100 stale previews (the 200 above are removed first, untimed).
-    await cleanupOf(false)();
+    // Cleanup of 10, then of 100 stale previews (the 200 above are deleted directly first).
+    await Promise.all(
+      created.splice(0).map((name) => kube.core.deleteNamespace({ name }).catch(() => undefined)),
+    );
+    await waitGone(kube, repo);
     const removeAll = async (count: number): Promise<number> => {
       const t0 = performance.now();
       const result = await cleanupOf(false)();
