@@ -20,7 +20,7 @@ import type {
   RecordedStep,
   StepAction,
 } from './plan.js';
-import { connectServer, knexConfig } from './server.js';
+import { cancelRunningStatements, connectServer, knexConfig } from './server.js';
 import type { ConnectOptions, DatabaseServer } from './server.js';
 import { waitForDatabase } from './wait.js';
 
@@ -43,7 +43,11 @@ export interface ApplyInitOptions {
   extensions?: readonly string[];
   /** Owner for the `owner` step. */
   owner?: string;
-  /** Stops project commands. */
+  /**
+   * Stops the initialisation: a project command is stopped, a running knex migration or seed has
+   * its statement cancelled on the server (its transaction rolls back), and no further step
+   * starts.
+   */
   signal?: AbortSignal;
 }
 
@@ -164,6 +168,7 @@ async function runAction(
       if (pending.length === 0) logger.info('no pending migrations');
       const ran: string[] = [];
       for (const migration of pending) {
+        options.signal?.throwIfAborted();
         logger.info(`migration ${migration.file}`);
         try {
           await db.migrate.up({ ...config, name: migration.file });
@@ -186,6 +191,7 @@ async function runAction(
         .filter((f) => SEED_FILE.test(f))
         .sort();
       for (const file of files) {
+        options.signal?.throwIfAborted();
         logger.info(`seed ${file}`);
         try {
           await db.seed.run({ directory, specific: file });
@@ -201,6 +207,30 @@ async function runAction(
       return files;
     }
   }
+}
+
+/**
+ * Until the returned function is called, an abort of `signal` cancels the statements this process runs on database
+ * `name` (a migration that runs long, or waits for a lock, stops now rather than when it ends).
+ */
+function cancelOnAbort(
+  server: DatabaseServer,
+  name: string,
+  signal: AbortSignal | undefined,
+  logger: Logger,
+): () => void {
+  const onAbort = (): void => {
+    logger.info(`cancelling the statement running on database ${name}`);
+    cancelRunningStatements(server, name).catch((error: unknown) => {
+      logger.warn(
+        `could not cancel the statement running on database ${name} (${(error as Error).message}); it ends when its session does`,
+      );
+    });
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    signal?.removeEventListener('abort', onAbort);
+  };
 }
 
 async function ensureStateTable(server: DatabaseServer, name: string): Promise<void> {
@@ -248,6 +278,7 @@ export async function applyInit(
   const name = plan.database;
   const result: InitResult = { plan, applied: true, steps: [], migrations: [], seeds: [] };
   for (const step of plan.steps) {
+    options.signal?.throwIfAborted();
     const started = performance.now();
     const stepLogger = logger.child(step.name);
     logger.info(`${step.name}: ${step.description}`);
@@ -273,7 +304,16 @@ export async function applyInit(
         case 'migrate':
         case 'seed': {
           if (step.action === undefined) break;
-          files = await runAction(server, plan, step, step.action, options, stepLogger);
+          // A project command is stopped by runCommand; statements of ours are cancelled.
+          const release =
+            step.action.type === 'command'
+              ? undefined
+              : cancelOnAbort(server, name, options.signal, stepLogger);
+          try {
+            files = await runAction(server, plan, step, step.action, options, stepLogger);
+          } finally {
+            release?.();
+          }
           if (step.action.type === 'knex-migrations') result.migrations.push(...files);
           if (step.action.type === 'knex-seeds') result.seeds.push(...files);
           if (step.name !== 'migrate' && plan.mode !== 'migrate')

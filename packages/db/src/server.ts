@@ -113,7 +113,21 @@ export function connectServer(
     database(name) {
       let db = others.get(name);
       if (db === undefined) {
-        db = knex(knexConfig(config, name, options));
+        const base = knexConfig(config, name, options);
+        const ids = new Set<number>();
+        db = knex({
+          ...base,
+          pool: {
+            ...base.pool,
+            // Remember each connection's server session, so its statement can be cancelled.
+            afterCreate: (connection: unknown, done: (error: null, c: unknown) => void) => {
+              const id = sessionIdOf(connection);
+              if (id !== undefined) ids.add(id);
+              done(null, connection);
+            },
+          },
+        });
+        sessions.set(db, ids);
         others.set(name, db);
       }
       return db;
@@ -130,6 +144,61 @@ export function connectServer(
       await Promise.all(all.map((db) => db.destroy()));
     },
   };
+}
+
+/** Server session ids (PostgreSQL backend pids, MySQL connection ids) of each database pool. */
+const sessions = new WeakMap<Knex, Set<number>>();
+
+function sessionIdOf(connection: unknown): number | undefined {
+  const c = connection as { processID?: unknown; threadId?: unknown } | null;
+  const id = c?.processID ?? c?.threadId;
+  return typeof id === 'number' && Number.isInteger(id) ? id : undefined;
+}
+
+/**
+ * Cancels the statements running on this server's connections to database `name` (opened with
+ * {@link DatabaseServer.database}), from the administrative connection: `pg_cancel_backend` on
+ * PostgreSQL, `KILL QUERY` on MySQL/MariaDB. The sessions stay open; the statement fails with
+ * the server's "cancelled" error and a transaction around it rolls back. Other clients' sessions
+ * are never touched: only sessions this process opened and that are running a statement now.
+ *
+ * @param server - an open server
+ * @param name - the database
+ * @returns how many statements were cancelled
+ */
+export async function cancelRunningStatements(
+  server: DatabaseServer,
+  name: string,
+): Promise<number> {
+  const ids = [...(sessions.get(server.database(name)) ?? [])];
+  if (ids.length === 0) return 0;
+  if (server.engine === 'postgresql') {
+    const rows = rowsOf(
+      server.engine,
+      await server.admin.raw(
+        `select pg_cancel_backend(pid) as cancelled from pg_stat_activity
+          where pid = any(?::int[]) and datname = ? and state = 'active' and pid <> pg_backend_pid()`,
+        [`{${ids.join(',')}}`, name],
+      ),
+    );
+    return rows.filter((r) => r['cancelled'] === true).length;
+  }
+  const rows = rowsOf(
+    server.engine,
+    await server.admin.raw(
+      `select id from information_schema.processlist where db = ? and command = 'Query' and id in (${ids.map(() => '?').join(',')})`,
+      [name, ...ids],
+    ),
+  );
+  let cancelled = 0;
+  for (const row of rows) {
+    const id = Number(row['id']);
+    if (!Number.isInteger(id)) continue;
+    // KILL takes no placeholder; the id is an integer read from the server.
+    await server.admin.raw(`kill query ${id}`);
+    cancelled++;
+  }
+  return cancelled;
 }
 
 /** A value read from a result row, as text (empty for null). */

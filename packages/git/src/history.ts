@@ -1,6 +1,7 @@
 import { git } from './iso.js';
 import type { CommitObject } from 'isomorphic-git';
 import { entryAt, normalizeRepoPath } from './digest.js';
+import { GitError, GitErrorCodes } from './errors.js';
 import type { EntryId } from './digest.js';
 import { openRepo, resolveCommit } from './repo.js';
 import type { Repo } from './repo.js';
@@ -230,4 +231,66 @@ export async function walkRange(
  */
 export async function resolveCommitId(dir: string, ref: string): Promise<string> {
   return await resolveCommit(await openRepo(dir), ref);
+}
+
+function isMissingObject(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'NotFoundError';
+}
+
+/** The commit `ref` names, checked to be present in the repository's objects. */
+async function presentCommit(repo: Repo, ref: string): Promise<string> {
+  const missing = (cause?: unknown): GitError =>
+    new GitError(
+      GitErrorCodes.UNKNOWN_REF,
+      `commit ${ref} is not in the repository at ${repo.dir}; fetch it first (a shallow clone may not have it)`,
+      { cause, details: { ref } },
+    );
+  let oid: string;
+  try {
+    oid = await resolveCommit(repo, ref);
+    await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+  } catch (error) {
+    if (isMissingObject(error)) throw missing(error);
+    throw error;
+  }
+  return oid;
+}
+
+/**
+ * Whether `ancestor` is reachable from `descendant` by following parents, like
+ * `git merge-base --is-ancestor`: a commit counts as its own ancestor. The walk stops where a
+ * shallow clone's history stops (an ancestor beyond it is not found).
+ *
+ * @param dir - the work tree or any folder inside it
+ * @param ancestor - the older side (a sha, branch or tag)
+ * @param descendant - the newer side
+ * @throws GitError `E_GIT_UNKNOWN_REF` when either commit is not in the repository (or the history
+ * between them is missing objects)
+ */
+export async function isAncestor(
+  dir: string,
+  ancestor: string,
+  descendant: string,
+): Promise<boolean> {
+  const repo = await openRepo(dir);
+  const older = await presentCommit(repo, ancestor);
+  const newer = await presentCommit(repo, descendant);
+  if (older === newer) return true;
+  try {
+    return await git.isDescendent({
+      fs: repo.fs,
+      gitdir: repo.gitdir,
+      oid: newer,
+      ancestor: older,
+      depth: -1,
+      cache: repo.cache,
+    });
+  } catch (error) {
+    if (!isMissingObject(error)) throw error;
+    throw new GitError(
+      GitErrorCodes.UNKNOWN_REF,
+      `the history of ${descendant} in ${repo.dir} is missing objects; fetch it again`,
+      { cause: error, details: { ref: descendant } },
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse as yamlParse, stringify } from 'yaml';
 import type { DeployContext } from '@deploytag/context';
 import type { Logger, Secret } from '@deploytag/core';
-import { DeploytagError, silentLogger } from '@deploytag/core';
+import { CommandFailedError, ConfigError, DeploytagError, silentLogger } from '@deploytag/core';
 import {
   acquireLease,
   addressUrls,
@@ -30,13 +30,14 @@ import type {
   ReleaseAddresses,
   RolloutProblem,
 } from '@deploytag/kube';
+import { readYamlMapping } from './chart.js';
 import type { ChartFacts } from './chart.js';
 import { diffManifests } from './diff.js';
 import type { ObjectChange } from './diff.js';
 import { HelmError, HelmErrorCodes } from './errors.js';
 import type { Helm } from './helm.js';
 import { planRecovery, recoverRelease, releaseHistory, releaseManifest } from './release.js';
-import type { RecoveryPlan } from './release.js';
+import type { RecoveryPlan, ReleaseRevision } from './release.js';
 import {
   generatedValues,
   maskValues,
@@ -138,6 +139,8 @@ export interface DeployPlan {
   missingVariables: string[];
   /** Digest of chart, values and settings; recorded in the revision description. */
   digest: string | undefined;
+  /** The commit deployed; recorded in the revision description too. */
+  sha: string;
   /** The host the release serves (`HOST`). */
   host: string;
   /** `URL_HOST`. */
@@ -150,6 +153,50 @@ export interface DeployPlan {
 
 /** Marker of the digest in a revision's description. */
 const DIGEST_PREFIX = 'deploytag digest ';
+/** Marker of the commit in a revision's description, after the digest. */
+const SHA_MARK = ' sha ';
+
+/**
+ * The description DeployTag gives a revision (`helm upgrade --description`): the digest that lets
+ * an unchanged redeploy skip helm, then the commit deployed, `deploytag digest <digest> sha <sha>`
+ * (`deploytag sha <sha>` for a chart without a digest).
+ *
+ * @param digest - the plan's digest
+ * @param sha - the commit
+ */
+export function revisionDescription(digest: string | undefined, sha: string): string {
+  return `${digest === undefined ? 'deploytag' : `${DIGEST_PREFIX}${digest}`}${SHA_MARK}${sha}`;
+}
+
+/** What a revision's description says about it. */
+export interface RevisionMarks {
+  /** The digest of chart, values and settings it was made from. */
+  digest: string | undefined;
+  /** The commit it deployed (absent for revisions made before DeployTag recorded it). */
+  sha: string | undefined;
+}
+
+/**
+ * Reads the digest and commit DeployTag wrote into a revision's description (pure). Descriptions
+ * that are not DeployTag's (helm's own "Upgrade complete", "Rollback to 3", a failure message) and
+ * older ones with only a digest read as far as they go.
+ *
+ * @param description - a revision's description from `helm history`
+ */
+export function parseRevisionDescription(description: string | undefined): RevisionMarks {
+  const match = /^deploytag(?: digest (\S+?))?(?: sha (\S+))?$/.exec(description?.trim() ?? '');
+  return { digest: match?.[1], sha: match?.[2] };
+}
+
+/** The revision that is live: the newest `deployed` one, with the marks of its description. */
+export function deployedRevision(
+  history: readonly ReleaseRevision[],
+): (RevisionMarks & { revision: number }) | undefined {
+  const live = history.filter((r) => r.status === 'deployed').at(-1);
+  return live === undefined
+    ? undefined
+    : { revision: live.revision, ...parseRevisionDescription(live.description) };
+}
 
 /**
  * Plans a deploy (pure): namespace and pull secret for a preview, the environment Secret, values
@@ -236,6 +283,7 @@ export function planDeploy(input: DeployInput): DeployPlan {
     setValues: helmVars.values,
     missingVariables: substituted.missing,
     digest,
+    sha: context.sha,
     host: context.host,
     url: context.url,
     options,
@@ -252,6 +300,14 @@ export interface DeployClients {
   logger?: Logger;
   /** Cancels the deploy (helm is stopped, the lock released). */
   signal?: AbortSignal;
+  /**
+   * Whether the commit the live revision runs (`liveSha`, read from its description) is newer
+   * than the plan's, so that this deploy must not replace it. Asked under the release's lock, only
+   * when the live commit differs from the plan's; `true` skips helm and reports `superseded`.
+   * Without it every deploy goes ahead. A pipeline answers it from its git clone (is the plan's
+   * commit an ancestor of the live one?); this package never reads git.
+   */
+  isSuperseded?: (liveSha: string) => Promise<boolean>;
 }
 
 /** What a deploy did. */
@@ -262,8 +318,14 @@ export interface DeployResult {
   release: string;
   /** The release's revision after the deploy. */
   revision: number | undefined;
-  /** `installed`, `upgraded`, or `unchanged` (helm skipped: same chart and values as the deployed revision). */
-  action: 'installed' | 'upgraded' | 'unchanged';
+  /**
+   * `installed`, `upgraded`, `unchanged` (helm skipped: same chart and values as the deployed
+   * revision), or `superseded` (helm skipped: the live revision runs a newer commit, see
+   * {@link DeployClients.isSuperseded}).
+   */
+  action: 'installed' | 'upgraded' | 'unchanged' | 'superseded';
+  /** With `superseded`: the newer commit the release runs. */
+  supersededBy?: string;
   /** Whether the namespace was created. */
   namespaceCreated: boolean;
   /** What happened to the environment Secret. */
@@ -304,9 +366,11 @@ function seconds(ms: number): string {
 
 /**
  * Runs a planned deploy (the original `deploy.sh`, fixed): a preview's namespace (exact name,
- * labelled, never adopted) and pull secret; then under the release's Lease: the environment
- * Secret, recovery of a stuck release, `helm upgrade --install --wait` (skipped when nothing
- * changed) while the rollout is watched and explained, and the release's addresses.
+ * labelled, never adopted) and pull secret; then under the release's Lease: recovery of a stuck
+ * release; nothing more when the live revision runs a newer commit (see
+ * {@link DeployClients.isSuperseded}); else the environment Secret and
+ * `helm upgrade --install --wait` (skipped when nothing changed) while the rollout is watched and
+ * explained; and the release's addresses.
  *
  * @param plan - from {@link planDeploy}
  * @param appEnv - the environment Secret's values (the same as given to planDeploy)
@@ -346,17 +410,6 @@ export async function applyDeploy(
     logger,
   });
   try {
-    let envSecret: DeployResult['envSecret'] = 'none';
-    if (plan.envSecret !== undefined && appEnv !== undefined) {
-      envSecret = (
-        await applyEnvSecret(
-          kube,
-          { namespace, name: plan.envSecret.name, release, data: appEnv },
-          logger,
-        )
-      ).action;
-    }
-
     let history = await releaseHistory(helm, release, namespace);
     const recovery = planRecovery(history);
     if (recovery.action !== 'none') {
@@ -367,35 +420,61 @@ export async function applyDeploy(
       history = await releaseHistory(helm, release, namespace);
     }
     const last = history[history.length - 1];
-    const description = plan.digest === undefined ? undefined : `${DIGEST_PREFIX}${plan.digest}`;
+    const live = deployedRevision(history);
 
     let action: DeployResult['action'];
     let revision = last?.revision;
+    let envSecret: DeployResult['envSecret'] = 'none';
+    let supersededBy: string | undefined;
     if (
-      options.skipUnchanged &&
-      description !== undefined &&
-      last?.status === 'deployed' &&
-      last.description === description
+      live?.sha !== undefined &&
+      live.sha !== plan.sha &&
+      clients.isSuperseded !== undefined &&
+      (await clients.isSuperseded(live.sha))
     ) {
-      action = 'unchanged';
+      // A newer commit of this branch was deployed first: leave it, and its environment Secret.
+      action = 'superseded';
+      supersededBy = live.sha;
+      revision = live.revision;
       logger.info(
-        `release ${release} revision ${last.revision} already runs this chart and these values; helm upgrade skipped`,
+        `${plan.branch ?? release}: a newer commit ${live.sha.slice(0, 7)} is already deployed; nothing to do`,
       );
-      const state = diagnoseRollout(await readRolloutSnapshot(kube, namespace, release));
-      if (!state.ready) {
-        logger.info(`waiting for the rollout: ${state.progress.join(', ')}`);
-        await waitReady(kube, plan, clients);
-      }
     } else {
-      if (plan.dependencyBuild) {
-        logger.info(`building the chart's dependencies`);
-        await helm.run(['dependency', 'build', plan.chart], { namespace, timeoutMs: 300_000 });
+      if (plan.envSecret !== undefined && appEnv !== undefined) {
+        envSecret = (
+          await applyEnvSecret(
+            kube,
+            { namespace, name: plan.envSecret.name, release, data: appEnv },
+            logger,
+          )
+        ).action;
       }
-      await upgrade(plan, clients, description);
-      history = await releaseHistory(helm, release, namespace, 1);
-      revision = history[history.length - 1]?.revision;
-      action = last === undefined ? 'installed' : 'upgraded';
-      logger.info(`release ${release} ${action}: revision ${revision ?? '?'}`);
+      if (
+        options.skipUnchanged &&
+        plan.digest !== undefined &&
+        last?.status === 'deployed' &&
+        parseRevisionDescription(last.description).digest === plan.digest
+      ) {
+        action = 'unchanged';
+        logger.info(
+          `release ${release} revision ${last.revision} already runs this chart and these values; helm upgrade skipped`,
+        );
+        const state = diagnoseRollout(await readRolloutSnapshot(kube, namespace, release));
+        if (!state.ready) {
+          logger.info(`waiting for the rollout: ${state.progress.join(', ')}`);
+          await waitReady(kube, plan, clients);
+        }
+      } else {
+        if (plan.dependencyBuild) {
+          logger.info(`building the chart's dependencies`);
+          await helm.run(['dependency', 'build', plan.chart], { namespace, timeoutMs: 300_000 });
+        }
+        await upgrade(plan, clients, revisionDescription(plan.digest, plan.sha));
+        history = await releaseHistory(helm, release, namespace, 1);
+        revision = history[history.length - 1]?.revision;
+        action = last === undefined ? 'installed' : 'upgraded';
+        logger.info(`release ${release} ${action}: revision ${revision ?? '?'}`);
+      }
     }
 
     let addresses: ReleaseAddresses | undefined;
@@ -416,6 +495,7 @@ export async function applyDeploy(
       namespaceCreated,
       envSecret,
       recovered: recovery.action === 'none' ? undefined : recovery,
+      ...(supersededBy === undefined ? {} : { supersededBy }),
       url: plan.url,
       addresses,
       urls,
@@ -441,6 +521,20 @@ async function waitReady(
   }
 }
 
+/**
+ * Helm's own error line when helm failed before or instead of waiting (a template that does not
+ * render, an object the API server rejects), or undefined when it timed out waiting for the
+ * rollout or failed for another reason.
+ */
+function helmRefusal(error: unknown): string | undefined {
+  if (!(error instanceof CommandFailedError) || error.childExitCode === null) return undefined;
+  const line = [...error.stderrTail].reverse().find((l) => /^\s*Error:/.test(l));
+  if (line === undefined) return undefined;
+  if (/context deadline exceeded|timed out waiting|not ready|client rate limiter/i.test(line))
+    return undefined;
+  return line.trim().replace(/^Error:\s*/, '');
+}
+
 function rolloutError(plan: DeployPlan, problems: RolloutProblem[], cause: unknown): HelmError {
   const why =
     problems.length > 0
@@ -456,7 +550,7 @@ function rolloutError(plan: DeployPlan, problems: RolloutProblem[], cause: unkno
 async function upgrade(
   plan: DeployPlan,
   clients: DeployClients,
-  description: string | undefined,
+  description: string,
 ): Promise<void> {
   const { helm, kube } = clients;
   const logger = clients.logger ?? silentLogger;
@@ -498,7 +592,8 @@ async function upgrade(
           '--history-max',
           String(options.historyMax),
           ...(options.atomic ? [atomicFlag] : []),
-          ...(description === undefined ? [] : ['--description', description]),
+          '--description',
+          description,
         ],
         {
           namespace: plan.namespace,
@@ -517,6 +612,22 @@ async function upgrade(
       (error.code === 'E_INTERRUPTED' || clients.signal?.aborted)
     )
       throw error;
+    const refused = problems.length === 0 ? helmRefusal(error) : undefined;
+    if (refused !== undefined) {
+      throw new HelmError(
+        HelmErrorCodes.UPGRADE,
+        `helm could not install or upgrade release ${plan.release} in ${plan.namespace}: ${refused}; fix the chart or its values and deploy again`,
+        { cause: error },
+      );
+    }
+    if (problems.length === 0 && error instanceof CommandFailedError && error.signal !== null) {
+      // Killed from outside (a cancelled CI job, the OOM killer): no rollout problem to show.
+      throw new HelmError(
+        HelmErrorCodes.UPGRADE,
+        `helm upgrade of release ${plan.release} in ${plan.namespace} was killed by signal ${error.signal} before it finished; deploy again: the next deploy first rolls back (or uninstalls) what it left pending`,
+        { cause: error, details: { signal: error.signal } },
+      );
+    }
     throw rolloutError(plan, problems, error);
   } finally {
     stop.abort();
@@ -578,8 +689,51 @@ function readYamlSafe(path: string): Values {
 }
 
 /**
- * The whole deploy for a bin or the pipeline: plans it from the context and chart, then applies
- * it, or previews it when `dryRun` (namespace, release, masked values, manifest diff).
+ * Reads and checks what a deploy gives helm besides the chart, before anything starts: `HELM_VARS`
+ * must parse (an unknown flag, a bad assignment or an unclosed quote is refused), and every values
+ * file it names with `-f` must exist and hold a YAML mapping. Returns the input with those files'
+ * contents, so that the digest changes when a file does (`helmVarsFileContents`).
+ *
+ * @param input - as for {@link planDeploy}
+ * @throws HelmError `E_HELM_VALUES` or ConfigError, both exit code 2, naming HELM_VARS or the file
+ */
+export function prepareDeployInput(input: DeployInput): DeployInput {
+  let plan: DeployPlan;
+  try {
+    plan = planDeploy(input);
+  } catch (error) {
+    // Every unreadable value here comes from HELM_VARS: say so to whoever names settings.
+    if (error instanceof HelmError && error.code === HelmErrorCodes.VALUES) {
+      throw new HelmError(HelmErrorCodes.VALUES, error.message, {
+        details: { key: 'HELM_VARS' },
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (plan.valuesFiles.after.length === 0 || input.helmVarsFileContents !== undefined) return input;
+  const contents: Record<string, string> = {};
+  for (const file of plan.valuesFiles.after) {
+    try {
+      readYamlMapping(file);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(`HELM_VARS -f ${error.message}`, {
+        code: 'E_CONFIG_INVALID',
+        key: 'HELM_VARS',
+        file,
+        cause: error,
+      });
+    }
+    contents[file] = readFileSync(file, 'utf8');
+  }
+  return { ...input, helmVarsFileContents: contents };
+}
+
+/**
+ * The whole deploy for a bin or the pipeline: checks its inputs ({@link prepareDeployInput}),
+ * plans it from the context and chart, then applies it, or previews it when `dryRun` (namespace,
+ * release, masked values, manifest diff).
  *
  * @param input - context, chart, variables, options
  * @param clients - Kubernetes, helm, logger, cancellation
@@ -590,6 +744,7 @@ export async function deploy(
   clients: DeployClients,
   dryRun = false,
 ): Promise<{ plan: DeployPlan; result?: DeployResult; preview?: DeployPreview }> {
+  input = prepareDeployInput(input);
   const plan = planDeploy(input);
   if (dryRun) return { plan, preview: await previewDeploy(plan, clients) };
   return { plan, result: await applyDeploy(plan, input.appEnv, clients) };

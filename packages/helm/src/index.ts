@@ -1,8 +1,9 @@
 /**
  * `@deploytag/helm`: the helm CLI driven safely through core's `runCommand`, and the deploy flow
  * of the original `deploy.sh` built on it and `@deploytag/kube`. Values go into private values
- * files (never onto helm's command line), stuck releases are recovered under a lock, and a
- * redeploy of an unchanged chart and values skips helm.
+ * files (never onto helm's command line), stuck releases are recovered under a lock, a redeploy
+ * of an unchanged chart and values skips helm, and a deploy of a commit older than the live one
+ * can be skipped (each revision records its commit).
  *
  * @packageDocumentation
  */
@@ -45,7 +46,9 @@ export { readChartFacts, type ChartFacts } from './chart.js';
 export {
   applyDeploy,
   deploy,
+  parseRevisionDescription,
   planDeploy,
+  prepareDeployInput,
   previewDeploy,
   type DeployClients,
   type DeployFacts,
@@ -54,5 +57,6 @@ export {
   type DeployPlan,
   type DeployPreview,
   type DeployResult,
+  type RevisionMarks,
 } from './deploy.js';
 export { connectDeployClients, type ConnectOptions, type ConnectedClients } from './connect.js';

@@ -193,12 +193,17 @@ export type RecoveryPlan =
 
 const PENDING = new Set<ReleaseStatus>(['pending-install', 'pending-upgrade', 'pending-rollback']);
 
+/** How helm describes a revision it marked failed because it was stopped (SIGTERM, SIGINT). */
+const INTERRUPTED = /\bcontext canceled\b/;
+
 /**
  * Decides how to unstick a release from its history (pure). A last revision left pending (a
  * cancelled or killed helm) is rolled back to the newest revision that was deployed, or
- * uninstalled when none ever was; a release left `uninstalling` (an uninstall that was killed) or
- * `unknown`, and one whose revisions all failed (Helm's "has no deployed releases"), is
- * uninstalled so the next install starts clean. Anything else needs nothing.
+ * uninstalled when none ever was; so is a last revision helm marked failed because it was stopped
+ * part way ("context canceled"): its changes are partly live, and an upgrade would not undo them
+ * (helm diffs against the last deployed revision). A release left `uninstalling` (an uninstall
+ * that was killed) or `unknown`, and one whose revisions all failed (Helm's "has no deployed
+ * releases"), is uninstalled so the next install starts clean. Anything else needs nothing.
  *
  * @param history - oldest first
  */
@@ -223,6 +228,14 @@ export function planRecovery(history: readonly ReleaseRevision[]): RecoveryPlan 
       action: 'uninstall',
       stuck: last,
       reason: `revision ${last.revision} was left ${last.status} and no revision was ever deployed; uninstalling so that it can be installed again`,
+    };
+  }
+  if (last.status === 'failed' && good !== undefined && INTERRUPTED.test(last.description)) {
+    return {
+      action: 'rollback',
+      revision: good.revision,
+      stuck: last,
+      reason: `revision ${last.revision} was stopped part way (${last.description}); rolling back to revision ${good.revision}, the last one deployed, so that none of its changes stay live`,
     };
   }
   if (last.status === 'uninstalling' || last.status === 'unknown') {

@@ -6,7 +6,6 @@ import {
   ConfigError,
   DeploytagError,
   Secret,
-  isDeploytagError,
   runCommand,
   silentLogger,
   splitCommandLine,
@@ -18,6 +17,7 @@ import type { SecretsSource } from '@deploytag/secrets';
 import { planPush } from './plan.js';
 import type { DatabaseSettings, PlannedStep, PushFacts, PushStepId } from './plan.js';
 import { orderSteps, runSteps } from './steps.js';
+import { newerCommitCheck } from './supersede.js';
 import type { RunReport, Step, StepEvent } from './steps.js';
 
 /** Environment variables as a bin sees them. */
@@ -57,6 +57,8 @@ export interface PushOptions {
   only?: readonly string[];
   /** Skip these steps. */
   skip?: readonly string[];
+  /** Most steps running at once (default: no limit); 1 runs the plan one step after another. */
+  concurrency?: number;
   /** Cancels the run: running steps stop (children are killed, locks released). */
   signal?: AbortSignal;
   /** Live progress. */
@@ -185,7 +187,8 @@ export async function preparePush(
   options: { logger?: Logger; probeDatabase?: boolean; forceBase?: boolean } = {},
 ): Promise<PreparedPush> {
   const logger = options.logger ?? silentLogger;
-  const { loadConfigFile, resolveDeployContext } = await import('@deploytag/context');
+  const { attributeConfigError, loadConfigFile, resolveDeployContext } =
+    await import('@deploytag/context');
   const { readRepoFacts } = await import('@deploytag/git');
   const dir = resolve(input.dir);
   const loaded = await loadConfigFile({
@@ -213,27 +216,23 @@ export async function preparePush(
   const database = databaseSettings(resolved.settings, env);
   // Everything a step would only find out late is checked now, before any step starts: the
   // commands, the folders, and what helm will be given (chart files, values files, HELM_VARS).
-  const label = (key: keyof ConfigSettings, name: string): string => {
-    const origin = resolved.settingOrigins[key];
-    if (nonBlank(input.env[name]) !== undefined || origin === undefined) return name;
-    const section = /#(\$[a-z]+)$/.exec(origin)?.[1];
-    return `${origin.replace(/^config:/, '').replace(/#.*$/, '')}: ${section === undefined ? '' : `${section}.`}${key}`;
-  };
-  const checkCommand = (key: keyof ConfigSettings, name: string, text: string | undefined) => {
+  // A value from the config file is named by its file and key.
+  const label = (name: string): string => resolved.fileKeys[name] ?? name;
+  const checkCommand = (name: string, text: string | undefined): void => {
     if (text === undefined) return;
     try {
       splitCommandLine(text);
     } catch (error) {
-      throw new ConfigError(`${label(key, name)}: ${(error as Error).message}`, {
+      throw new ConfigError(`${label(name)}: ${(error as Error).message}`, {
         code: 'E_CONFIG_INVALID',
         key: name,
         cause: error,
       });
     }
   };
-  checkCommand('testCommand', 'TEST_COMMAND', testCommand);
-  checkCommand('migrateCommand', 'MIGRATE_COMMAND', database?.migrateCommand);
-  checkCommand('seedCommand', 'SEED_COMMAND', database?.seedCommand);
+  checkCommand('TEST_COMMAND', testCommand);
+  checkCommand('MIGRATE_COMMAND', database?.migrateCommand);
+  checkCommand('SEED_COMMAND', database?.seedCommand);
   for (const [key, name] of [
     ['migrations', 'MIGRATIONS_DIR'],
     ['seeds', 'SEEDS_DIR'],
@@ -241,7 +240,7 @@ export async function preparePush(
     const folder = database?.[key];
     if (folder !== undefined && !existsSync(resolve(dir, folder))) {
       throw new ConfigError(
-        `${label(key, name)}: the folder ${folder} does not exist in ${dir}; fix the path or remove the setting`,
+        `${label(name)}: the folder ${folder} does not exist in ${dir}; fix the path or remove the setting`,
         { code: 'E_CONFIG_INVALID', key: name },
       );
     }
@@ -250,15 +249,7 @@ export async function preparePush(
   try {
     helm.prepareDeployInput({ context, chart: helm.readChartFacts(context.chart, dir), env });
   } catch (error) {
-    const from = label('helmVars', 'HELM_VARS');
-    if (isDeploytagError(error) && error.code === 'E_HELM_VALUES' && from !== 'HELM_VARS') {
-      throw new ConfigError(`${from}: ${error.message}`, {
-        code: 'E_CONFIG_INVALID',
-        key: 'HELM_VARS',
-        cause: error,
-      });
-    }
-    throw error;
+    throw attributeConfigError(error, resolved);
   }
 
   let build: BuildPlan | undefined;
@@ -376,13 +367,13 @@ function bindSteps(
         summary: `${appEnv.size} variable(s) from ${context.secretIds.length} secret(s)`,
       };
     },
-    async 'base-image'({ logger }) {
+    async 'base-image'({ logger, signal }) {
       if (facts.build === undefined || buildOptions === undefined) return { summary: 'no image' };
       const { applyBuild } = await import('@deploytag/image');
       const result = await applyBuild(
         facts.build,
         buildOptions,
-        { ...clients.image, logger },
+        { ...clients.image, logger, signal },
         { base: true, app: false },
       );
       return {
@@ -395,13 +386,13 @@ function bindSteps(
               : `up to date (${facts.build.base.contentTag})`,
       };
     },
-    async 'app-image'({ logger }) {
+    async 'app-image'({ logger, signal }) {
       if (facts.build === undefined || buildOptions === undefined) return { summary: 'no image' };
       const { applyBuild } = await import('@deploytag/image');
       const result = await applyBuild(
         facts.build,
         buildOptions,
-        { ...clients.image, logger },
+        { ...clients.image, logger, signal },
         { base: false, app: true },
       );
       const app = facts.build.app;
@@ -464,7 +455,13 @@ function bindSteps(
           values,
           options: { ...options.deploy, skipUnchanged: options.force !== true },
         },
-        { ...clients.deploy, logger, signal },
+        // A newer commit of the branch deployed meanwhile is not replaced (see newerCommitCheck).
+        {
+          ...clients.deploy,
+          logger,
+          signal,
+          isSuperseded: newerCommitCheck(dir, context.sha, logger),
+        },
       );
       if (result === undefined) throw new Error('helm deploy returned no result');
       const url = result.urls[0] ?? result.url;
@@ -475,10 +472,14 @@ function bindSteps(
           namespace: result.namespace,
           release: result.release,
           action: result.action,
+          ...(result.supersededBy === undefined ? {} : { supersededBy: result.supersededBy }),
           url,
           ...(result.revision === undefined ? {} : { revision: String(result.revision) }),
         },
-        summary: `${result.release} ${result.action} in ${result.namespace}: ${url}`,
+        summary:
+          result.supersededBy === undefined
+            ? `${result.release} ${result.action} in ${result.namespace}: ${url}`
+            : `${result.release} left on the newer commit ${result.supersededBy.slice(0, 12)}: ${url}`,
       };
     },
     async dns(ctx) {
@@ -579,6 +580,7 @@ export async function runPush(
     ...(options.only === undefined ? {} : { only: options.only }),
     skip: [...(options.skip ?? []), ...Object.keys(skipReasons)],
     skipReasons,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });

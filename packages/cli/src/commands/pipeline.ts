@@ -21,6 +21,7 @@ export interface PipelineCommandOptions {
   forceBase?: boolean;
   workingTree?: boolean;
   progress?: string;
+  concurrency?: string;
 }
 
 const list = (text: string | undefined): string[] | undefined =>
@@ -54,6 +55,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
       .option('--force-base', 'rebuild the base image even when its content tag exists')
       .option('--working-tree', 'build from the work tree, uncommitted changes included')
       .option('--progress <mode>', 'tty (live list), plain (timestamped lines) or github')
+      .option('--concurrency <n>', 'most steps at once (1: one after another)')
       .addHelpText(
         'after',
         '\nSteps: (tests, secrets, base-image) → app-image, database → deploy → dns; independent ones run at once.\n' +
@@ -84,6 +86,11 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
       : ((chosen as (typeof modes)[number] | undefined) ??
         pipeline.detectProgressMode(io.env, io.stderr.isTTY === true));
     const timeoutMs = seconds(options.timeout, '--timeout');
+    const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+      throw new UsageError(
+        `--concurrency takes a whole number of steps, 1 or more, not ${JSON.stringify(options.concurrency)}`,
+      );
     const addressTimeoutMs = seconds(options.addressTimeout, '--address-timeout');
     const input = {
       dir: resolve(io.cwd, options.dir ?? '.'),
@@ -127,6 +134,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
         ...(list(options.only) === undefined ? {} : { only: list(options.only) }),
         ...(list(options.skip) === undefined ? {} : { skip: list(options.skip) }),
         ...(options.forceBase === true ? { forceBase: true } : {}),
+        ...(concurrency === undefined ? {} : { concurrency }),
       };
       if (options.dryRun === true) {
         const result = await pipeline.runPush(input, clients, { ...shared, dryRun: true }, logger);
@@ -156,6 +164,8 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
         timer = setInterval(() => taskList?.draw(), 1000);
         timer.unref();
       }
+      // On GitHub Actions the step lines and logs fold into one group; the summary stays visible.
+      if (mode === 'github') io.err('::group::deploytag pipeline: step log');
       const result = await pipeline.runPush(
         input,
         clients,
@@ -179,6 +189,7 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
         },
         logger,
       );
+      if (mode === 'github') io.err('::endgroup::');
       if (timer !== undefined) clearInterval(timer);
       taskList?.draw();
       taskList = undefined;
@@ -203,12 +214,19 @@ export const pipelineCommand = defineCommand<PipelineCommandOptions>({
       } else {
         for (const line of pipeline.renderSummary(report)) io.out(line);
         const c = result.context;
+        // A newer commit of the branch was deployed first (see the deploy step): nothing to do.
+        const newer = report.steps.find((s) => s.id === 'deploy')?.outputs?.['supersededBy'];
         io.out(
           report.ok
-            ? `deployed ${c.release} (${c.sha.slice(0, 12)}) to namespace ${c.namespace}: ${result.url ?? c.url}`
+            ? newer !== undefined
+              ? `not deployed: ${c.release} in namespace ${c.namespace} already runs the newer commit ${newer.slice(0, 12)} (this is ${c.sha.slice(0, 12)}): ${result.url ?? c.url}`
+              : `deployed ${c.release} (${c.sha.slice(0, 12)}) to namespace ${c.namespace}: ${result.url ?? c.url}`
             : `not deployed: ${report.steps
                 .filter((s) => s.status === 'failed')
-                .map((s) => `${s.id} failed (${(s.error?.message ?? 'no message').split('\n')[0] ?? ''})`)
+                .map(
+                  (s) =>
+                    `${s.id} failed (${(s.error?.message ?? 'no message').split('\n')[0] ?? ''})`,
+                )
                 .join('; ')}`,
         );
       }
