@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { compare } from '@deploytag/bench';
 import type { BenchContext, BenchResult, Timing } from '@deploytag/bench';
 import { silentLogger } from '@deploytag/core';
+import { connectServer, dropDatabase, loadDatabaseConfig } from '@deploytag/db';
 import { prepareSampleProject } from '@deploytag/harness';
 import { connectPushClients, runPush } from '../src/index.js';
 
@@ -49,6 +50,7 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   });
   const env = { ...project.env, PROJECT_ID: `cbench-${run}` };
   let n = 0;
+  const made: { namespace: string; database: string }[] = [];
   /** One pipeline of a new branch, with clients of its own (a CI job of its own). */
   const push = async (branch: string): Promise<void> => {
     const clients = await connectPushClients(env, silentLogger);
@@ -56,6 +58,7 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
       const result = await runPush({ dir: project.dir, env, flags: { branch } }, clients, {
         deploy: { timeoutMs: 300_000, addressTimeoutMs: 60_000 },
       });
+      made.push({ namespace: result.context.namespace, database: result.context.database });
       if (result.report?.ok !== true) {
         const failed = result.report?.steps.find((s) => s.status === 'failed');
         throw new Error(`push failed at ${failed?.id ?? '?'}: ${failed?.error?.message ?? ''}`);
@@ -67,30 +70,59 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   const fresh = (): string[] =>
     Array.from({ length: BRANCHES }, () => `feature/cbench-${run}-${String(n++)}`);
 
-  // Build the images once: every timed push re-tags them.
-  await push(`feature/cbench-${run}-warm`);
-  const rounds = Math.max(1, Math.round(3 * ctx.scale));
   const atOnce: number[] = [];
   const oneByOne: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const ways = [
-      async () => {
-        const t0 = performance.now();
-        await Promise.all(fresh().map((branch) => push(branch)));
-        atOnce.push(performance.now() - t0);
-      },
-      async () => {
-        const t0 = performance.now();
-        for (const branch of fresh()) await push(branch);
-        oneByOne.push(performance.now() - t0);
-      },
-    ];
-    // Alternate which way goes first, so neither always meets a warmer (or busier) stack.
-    if (round % 2 === 1) ways.reverse();
-    for (const way of ways) await way();
-    ctx.log(
-      `round ${String(round + 1)}/${String(rounds)}: at once ${(atOnce.at(-1)! / 1000).toFixed(1)} s, one by one ${(oneByOne.at(-1)! / 1000).toFixed(1)} s`,
+  const rounds = Math.max(1, Math.round(3 * ctx.scale));
+  /** The two ways, alternating which goes first, each round on fresh branches. */
+  const measure = async (): Promise<void> => {
+    for (let round = 0; round < rounds; round++) {
+      const ways = [
+        async () => {
+          const t0 = performance.now();
+          await Promise.all(fresh().map((branch) => push(branch)));
+          atOnce.push(performance.now() - t0);
+        },
+        async () => {
+          const t0 = performance.now();
+          for (const branch of fresh()) await push(branch);
+          oneByOne.push(performance.now() - t0);
+        },
+      ];
+      // Alternate which way goes first, so neither always meets a warmer (or busier) stack.
+      if (round % 2 === 1) ways.reverse();
+      for (const way of ways) await way();
+      ctx.log(
+        `round ${String(round + 1)}/${String(rounds)}: at once ${(atOnce.at(-1)! / 1000).toFixed(1)} s, one by one ${(oneByOne.at(-1)! / 1000).toFixed(1)} s`,
+      );
+    }
+  };
+  /** Deletes the benchmark's namespaces (their releases go with them) and databases. */
+  const removeEnvironments = async (): Promise<void> => {
+    const clients = await connectPushClients(env, silentLogger);
+    const server = connectServer(
+      loadDatabaseConfig({ env, cwd: project.dir, database: 'postgres' }),
     );
+    try {
+      for (const { namespace, database } of made) {
+        await clients.deploy.kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+        await dropDatabase(server, database, {
+          kind: 'preview',
+          force: true,
+          terminateSessions: true,
+        }).catch(() => undefined);
+      }
+    } finally {
+      await server.close();
+      clients.close();
+    }
+  };
+
+  try {
+    // Build the images once: every timed push re-tags them.
+    await push(`feature/cbench-${run}-warm`);
+    await measure();
+  } finally {
+    await removeEnvironments();
   }
   return [
     compare(
