@@ -138,9 +138,11 @@ describe("podman's own pushes and pulls through a faulty registry", () => {
     const result = await applyBuild(plan, options, clients);
     expect(result.pushed).toContain(`${proxy.hostPort}/${repo}:${sha}`);
     expect(faultsOn(repo)).toEqual(['PATCH status 500', 'PATCH status 500']);
-    expect(
-      lines.filter((l) => l.level === 'warn' && l.message.includes('retrying in')),
-    ).toHaveLength(2);
+    // Each 500 fails a push attempt that we retry, unless podman's own blob-upload retry absorbs
+    // the second one within an attempt: one or two retries, never more.
+    const retries = lines.filter((l) => l.level === 'warn' && l.message.includes('retrying in'));
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    expect(retries.length).toBeLessThanOrEqual(2);
 
     // The same image pushed to another repository with no fault: the digest it must end up with.
     const control = `${registry}/faults-${run}/control:v1`;
