@@ -12,25 +12,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compare } from '@deploytag/bench';
-import type { BenchContext, BenchResult, Timing } from '@deploytag/bench';
+import { compare, summarise } from '@deploytag/bench';
+import type { BenchContext, BenchResult } from '@deploytag/bench';
 import { silentLogger } from '@deploytag/core';
 import { connectServer, dropDatabase, loadDatabaseConfig } from '@deploytag/db';
 import { prepareSampleProject } from '@deploytag/harness';
 import { connectPushClients, runPush } from '../src/index.js';
 
 const BRANCHES = 5;
-
-/** A timing from samples taken by hand (alternating runs). */
-function timing(samples: number[]): Timing {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    runs: sorted.length,
-    medianMs: sorted[Math.floor(sorted.length / 2)]!,
-    minMs: sorted[0]!,
-    maxMs: sorted[sorted.length - 1]!,
-  };
-}
 
 export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   for (const name of ['KUBECONFIG', 'DOCKER_HOST', 'DEPLOYTAG_REGISTRY', 'AWS_ENDPOINT_URL']) {
@@ -128,8 +117,8 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
     compare(
       'pipeline-five-branches',
       `${String(BRANCHES)} pipelines of ${String(BRANCHES)} branches (new namespace, database and release each): at once vs one after another`,
-      { label: `${String(BRANCHES)} one after another`, timing: timing(oneByOne) },
-      { label: `${String(BRANCHES)} at once`, timing: timing(atOnce) },
+      { label: `${String(BRANCHES)} one after another`, timing: summarise(oneByOne) },
+      { label: `${String(BRANCHES)} at once`, timing: summarise(atOnce) },
       { branches: BRANCHES, rounds },
     ),
   ];

@@ -11,7 +11,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compare, time } from '@deploytag/bench';
+import { compare, summarise, time } from '@deploytag/bench';
 import type { BenchContext, BenchResult, Timing } from '@deploytag/bench';
 import { silentLogger } from '@deploytag/core';
 import { connectServer, loadDatabaseConfig, readInitState, waitForDatabase } from '@deploytag/db';
@@ -31,17 +31,6 @@ function sum(parts: Timing[]): Timing {
     medianMs: add((t) => t.medianMs),
     minMs: add((t) => t.minMs),
     maxMs: add((t) => t.maxMs),
-  };
-}
-
-/** A timing from samples taken by hand (alternating runs). */
-function timing(samples: number[]): Timing {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    runs: sorted.length,
-    medianMs: sorted[Math.floor(sorted.length / 2)]!,
-    minMs: sorted[0]!,
-    maxMs: sorted[sorted.length - 1]!,
   };
 }
 
@@ -159,13 +148,13 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
       compare(
         'push-concurrency',
         'full preview deploy (base + app built, new database and release): steps at once vs one after another',
-        { label: 'steps one after another', timing: timing(sequential) },
-        { label: 'independent steps at once', timing: timing(concurrent) },
+        { label: 'steps one after another', timing: summarise(sequential) },
+        { label: 'independent steps at once', timing: summarise(concurrent) },
       ),
       compare(
         'push-noop-vs-first',
         'no-op push (same commit again) vs the first push of a branch (images re-tagged)',
-        { label: 'first push of a branch', timing: timing(firstPushes) },
+        { label: 'first push of a branch', timing: summarise(firstPushes) },
         { label: 'no-op push', timing: noop },
       ),
       compare(

@@ -5,6 +5,7 @@
  */
 export {
   compare,
+  summarise,
   time,
   timeCommand,
   type Benchmark,

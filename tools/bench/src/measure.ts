@@ -36,7 +36,8 @@ export interface BenchContext {
 /** A benchmark module's default export. */
 export type Benchmark = (ctx: BenchContext) => Promise<BenchResult[]>;
 
-function summarise(samples: number[]): Timing {
+/** Median, minimum and maximum of samples taken by hand (such as alternating runs). */
+export function summarise(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
