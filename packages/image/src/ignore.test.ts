@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,36 @@ describe('packContext', () => {
     expect(
       readFileSync(join(out, 'd'.repeat(90), 'e'.repeat(90), `${'f'.repeat(100)}.txt`), 'utf8'),
     ).toBe('long');
+  });
+
+  it('walks depth first in name order, so it holds one path of folders, not every file', async () => {
+    const dir = mkdtempSync(join(scratch, 'ctx-'));
+    for (const d of ['c/d', 'b', 'a-dir/x']) mkdirSync(join(dir, d), { recursive: true });
+    for (const f of ['c/d/e', 'c/a', 'b/z', 'a.txt', 'a-dir/x/y', 'Dockerfile'])
+      writeFileSync(join(dir, f), f);
+    await roundTrip(dir);
+    expect(entryNames).toEqual([
+      'file:Dockerfile',
+      'directory:a-dir',
+      'directory:a-dir/x',
+      'file:a-dir/x/y',
+      'file:a.txt',
+      'directory:b',
+      'file:b/z',
+      'directory:c',
+      'file:c/a',
+      'directory:c/d',
+      'file:c/d/e',
+    ]);
+  });
+
+  it('fails with the path of a FIFO, which a build cannot copy', async () => {
+    const dir = mkdtempSync(join(scratch, 'ctx-'));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM x\n');
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    await expect(roundTrip(dir)).rejects.toThrow(
+      'pipe: unsupported file type in the build context (not a file, folder or link)',
+    );
   });
 
   it('prefers <Dockerfile>.dockerignore over .dockerignore and adds extra files', async () => {

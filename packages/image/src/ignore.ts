@@ -25,6 +25,13 @@ export interface ContextFilterOptions {
 
 const GLOB = /[*?[\\]/;
 
+/**
+ * The matcher memoises the answer for every path it is asked about, so a walk of a large context
+ * would keep every file name in memory. A walk asks about each path once, so the memo is dropped
+ * after this many answers (through the matcher's own cache reset, when it has one).
+ */
+const MATCHER_MEMO_LIMIT = 1024;
+
 /** The package is CommonJS with `factory.default = factory`; this works under every loader. */
 const dockerignore = dockerignoreModule.default;
 
@@ -73,6 +80,8 @@ export function createContextFilter(
   const always = new Set([dockerfile, '.dockerignore', `${dockerfile}.dockerignore`]);
   if (ignoreFile !== undefined) always.add(ignoreFile);
   const matcher = dockerignore().add([...patterns]);
+  const resetMemo = (matcher as unknown as { _initCache?: () => void })._initCache?.bind(matcher);
+  let answers = 0;
   const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
   const alwaysDirs = new Set<string>();
   for (const file of always) {
@@ -85,6 +94,10 @@ export function createContextFilter(
     patterns: [...patterns],
     excludes(relPath: string): boolean {
       if (always.has(relPath)) return false;
+      if (++answers >= MATCHER_MEMO_LIMIT) {
+        answers = 0;
+        resetMemo?.();
+      }
       return matcher.ignores(relPath);
     },
     mayIncludeUnder(relDir: string): boolean {

@@ -57,7 +57,12 @@ function markdown(results: BenchResult[]): string {
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const filter = argv.find((a) => !a.startsWith('--'));
-  const files = findBenchFiles().filter((f) => !filter || f.includes(filter));
+  // Matched against `<package>/bench/<name>.bench.ts`, so that `pack` does not match `packages/`.
+  const label = (f: string): string =>
+    relative(root, f)
+      .replace(/^packages\//, '')
+      .replace(/^tools\/bench\/src\/suites\//, 'suites/');
+  const files = findBenchFiles().filter((f) => !filter || label(f).includes(filter));
   if (files.length === 0) {
     process.stderr.write('no benchmark files found\n');
     return 1;
