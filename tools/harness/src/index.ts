@@ -22,6 +22,7 @@ export { parseComponents } from './stack.js';
 export { startPostgresInstance } from './components/postgres.js';
 export { startMariadbInstance } from './components/mariadb.js';
 export { commitFiles, gitIn, gitTokenEnv, type GitEnv } from './git-repo.js';
+export { createPassCredentialStore, type PassCredentialStore } from './credential-store.js';
 export {
   SAMPLE_SERVICE_DIR,
   prepareSampleProject,

@@ -43,10 +43,12 @@ const FAULT_PROXY_PORTS = 6;
 
 /** The `host:port` registries of the stack, which podman must reach over plain HTTP. */
 function insecureRegistries(env: Record<string, string>): string[] {
-  return ['DEPLOYTAG_REGISTRY', 'DEPLOYTAG_AUTH_REGISTRY'].flatMap((k) => {
-    const v = env[k];
-    return v === undefined || v === '' ? [] : [v];
-  });
+  return ['DEPLOYTAG_REGISTRY', 'DEPLOYTAG_AUTH_REGISTRY', 'DEPLOYTAG_TOKEN_REGISTRY'].flatMap(
+    (k) => {
+      const v = env[k];
+      return v === undefined || v === '' ? [] : [v];
+    },
+  );
 }
 
 async function start(ctx: StartContext): Promise<StartedComponent> {

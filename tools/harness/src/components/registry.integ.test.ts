@@ -122,10 +122,10 @@ describe('registry component', () => {
   const user = requireEnv('DEPLOYTAG_AUTH_REGISTRY_USER');
   const password = requireEnv('DEPLOYTAG_AUTH_REGISTRY_PASSWORD');
 
-  it('exports two distinct loopback registries', () => {
-    expect(open).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(auth).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(auth).not.toBe(open);
+  it('exports three distinct loopback registries', () => {
+    const token = requireEnv('DEPLOYTAG_TOKEN_REGISTRY');
+    for (const r of [open, auth, token]) expect(r).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(new Set([open, auth, token]).size).toBe(3);
   });
 
   it('serves the open registry anonymously', async () => {
@@ -159,5 +159,76 @@ describe('registry component', () => {
     );
     expect(refused.status).toBe(401);
     await pushAndDelete(auth, { Authorization: basicAuth(user, password) });
+  });
+});
+
+describe('token-auth registry', () => {
+  const host = requireEnv('DEPLOYTAG_TOKEN_REGISTRY');
+  const user = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_USER');
+  const password = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_PASSWORD');
+  const reader = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_READER');
+  const readerPassword = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_READER_PASSWORD');
+  const repo = 'deploytag-harness/registry-test';
+
+  /** The challenge's realm and service, from an anonymous `GET /v2/`. */
+  async function challenge(): Promise<{ realm: string; service: string }> {
+    const res = await fetch(`http://${host}/v2/`);
+    expect(res.status).toBe(401);
+    const header = res.headers.get('www-authenticate') ?? '';
+    const realm = /realm="([^"]+)"/.exec(header)?.[1];
+    const service = /service="([^"]+)"/.exec(header)?.[1];
+    expect(header).toMatch(/^Bearer /);
+    return { realm: realm ?? '', service: service ?? '' };
+  }
+
+  async function token(scope: string, u?: string, p?: string): Promise<Response> {
+    const { realm, service } = await challenge();
+    const url = new URL(realm);
+    url.searchParams.set('service', service);
+    url.searchParams.set('scope', scope);
+    return await fetch(url, {
+      headers: u === undefined ? {} : { Authorization: basicAuth(u, p ?? '') },
+    });
+  }
+
+  async function bearer(scope: string, u: string, p: string): Promise<Record<string, string>> {
+    const res = await token(scope, u, p);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { token: string };
+    return { Authorization: `Bearer ${body.token}` };
+  }
+
+  it('sends clients to the token service, which refuses a wrong password', async () => {
+    const { realm } = await challenge();
+    expect(realm).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
+    expect((await token(`repository:${repo}:pull`, user, `${password}x`)).status).toBe(401);
+  });
+
+  it('stores, lists and deletes an image with a token granting pull, push and delete', async () => {
+    await pushAndDelete(host, await bearer(`repository:${repo}:pull,push,delete`, user, password));
+  });
+
+  it('enforces the granted actions: a pull-only token cannot start an upload', async () => {
+    const headers = await bearer(`repository:${repo}:pull,push`, reader, readerPassword);
+    const res = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, {
+      method: 'POST',
+      headers,
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
+  });
+
+  it('verifies the signature: a token altered after signing is refused', async () => {
+    const headers = await bearer(`repository:${repo}:pull,push`, user, password);
+    const [head, claims, signature] = (headers['Authorization'] ?? '').slice(7).split('.');
+    const widened = JSON.parse(Buffer.from(claims ?? '', 'base64url').toString()) as {
+      access: { name: string }[];
+    };
+    for (const a of widened.access) a.name = 'someone-else/repo';
+    const forged = `${head}.${Buffer.from(JSON.stringify(widened)).toString('base64url')}.${signature}`;
+    const res = await fetch(`http://${host}/v2/someone-else/repo/tags/list`, {
+      headers: { Authorization: `Bearer ${forged}` },
+    });
+    expect(res.status).toBe(401);
   });
 });
