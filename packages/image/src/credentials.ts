@@ -3,9 +3,17 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GetAuthorizationTokenCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { ConfigError, Secret, globalRedactor } from '@deploytag/core';
+import {
+  ConfigError,
+  DeploytagError,
+  ErrorCodes,
+  Secret,
+  globalRedactor,
+  runCommand,
+} from '@deploytag/core';
 import { ImageError, ImageErrorCodes } from './errors.js';
-import type { RegistryCredential } from './registry.js';
+import { IDENTITY_TOKEN_USER, type RegistryCredential } from './registry.js';
+import { oneLine } from './retry.js';
 
 /** Registers a credential's password with the global redactor, so no log line can show it. */
 function remember(cred: RegistryCredential): RegistryCredential {
@@ -13,14 +21,114 @@ function remember(cred: RegistryCredential): RegistryCredential {
   return cred;
 }
 
+/** The parts of the Docker config file DeployTag reads. */
+interface DockerConfigFile {
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string }
+  >;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+/** Docker Hub's hosts, whose credentials Docker keeps under its index address. */
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+
+/** The key Docker stores a host's credentials under (the index address for Docker Hub). */
+function serverKey(host: string): string {
+  return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB_KEY : host;
+}
+
+/** The entry of `map` for a host: its exact key, else a key that is a URL of that host. */
+function entryFor<T>(map: Record<string, T> | undefined, host: string): [string, T] | undefined {
+  if (map === undefined) return undefined;
+  const key = serverKey(host);
+  const exact = map[key];
+  if (exact !== undefined) return [key, exact];
+  const bare = (k: string): string => k.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return Object.entries(map).find(([k]) => bare(k) === host || bare(k) === bare(key));
+}
+
+/** What a credential helper's `get` prints. */
+interface HelperAnswer {
+  ServerURL?: string;
+  Username?: string;
+  Secret?: string;
+}
+
+/**
+ * Asks a Docker credential helper (`docker-credential-<name> get`, the server address on stdin,
+ * JSON on stdout) for a host's credentials. Resolves undefined when the helper has none.
+ */
+async function askCredentialHelper(
+  name: string,
+  host: string,
+  where: { file: string; key: string },
+  env: NodeJS.ProcessEnv,
+): Promise<RegistryCredential | undefined> {
+  const program = `docker-credential-${name}`;
+  const fix = `fix the helper (try \`${program} list\`), or remove ${where.key} from ${where.file}`;
+  let result;
+  try {
+    result = await runCommand(program, ['get'], {
+      input: serverKey(host),
+      env: { ...env },
+      inheritEnv: false,
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+  } catch (err) {
+    const missing = err instanceof DeploytagError && err.code === ErrorCodes.COMMAND_NOT_FOUND;
+    throw new ImageError(
+      ImageErrorCodes.REGISTRY_AUTH,
+      missing
+        ? `${where.file} names the credential helper ${program} (${where.key}) for ${host}, but it is not installed or not on PATH; install it, or remove ${where.key} from the file`
+        : `the credential helper ${program} could not be run for ${host}: ${err instanceof Error ? err.message : String(err)}; ${fix}`,
+      { cause: err, details: { registry: host, helper: program } },
+    );
+  }
+  const said = `${result.stdout}\n${result.stderr}`;
+  if (result.code !== 0) {
+    // The helpers' own words for "no credentials for this server".
+    if (/credentials not found/i.test(said)) return undefined;
+    const reason = oneLine(globalRedactor.redact(result.stderr.trim() || result.stdout.trim()));
+    throw new ImageError(
+      ImageErrorCodes.REGISTRY_AUTH,
+      `the credential helper ${program} failed for ${host} (exit ${result.code ?? result.signal ?? '?'}${reason === '' ? '' : `: ${reason}`}); ${fix}`,
+      { details: { registry: host, helper: program } },
+    );
+  }
+  let answer: HelperAnswer;
+  try {
+    answer = JSON.parse(result.stdout) as HelperAnswer;
+  } catch {
+    throw new ImageError(
+      ImageErrorCodes.REGISTRY_AUTH,
+      `the credential helper ${program} printed something other than JSON for ${host}; ${fix}`,
+      { details: { registry: host, helper: program } },
+    );
+  }
+  if (typeof answer.Secret !== 'string' || answer.Secret === '') return undefined;
+  return remember({ username: answer.Username ?? '', password: Secret.of(answer.Secret) });
+}
+
 /**
  * Credentials from the Docker config file (`$DOCKER_CONFIG/config.json`, default
- * `~/.docker/config.json`): its `auths` entry for the host (`auth` as base64 `user:password`, or
- * `username` and `password`). Resolves undefined when the file or the entry is missing.
- * Credential helpers (`credsStore`, `credHelpers`) are not run.
+ * `~/.docker/config.json`), looked up as the Docker CLI does:
+ * 1. a credential helper: `credHelpers[host]` (an empty name there means none), else
+ *    `credsStore`, run as `docker-credential-<name> get` with the host on stdin (never on a
+ *    command line);
+ * 2. when the helper has nothing for the host (or there is none), the `auths` entry for the host:
+ *    `auth` as base64 `user:password`, `username` and `password`, or `identitytoken`.
+ *
+ * An identity token comes back with the user name {@link IDENTITY_TOKEN_USER}. Resolves undefined
+ * when the file or an entry for the host is missing.
  *
  * @param host - the registry `host[:port]`
- * @param env - the environment (`DOCKER_CONFIG`)
+ * @param env - the environment (`DOCKER_CONFIG`, and `PATH` and the rest for the helper)
+ * @throws ConfigError when the file is not JSON or an entry is malformed
+ * @throws ImageError `E_IMAGE_REGISTRY_AUTH` when a named helper is missing or fails
  */
 export async function dockerConfigCredentials(
   host: string,
@@ -34,35 +142,45 @@ export async function dockerConfigCredentials(
   } catch {
     return undefined;
   }
-  let config: { auths?: Record<string, { auth?: string; username?: string; password?: string }> };
+  let config: DockerConfigFile;
   try {
-    config = JSON.parse(text) as typeof config;
+    config = JSON.parse(text) as DockerConfigFile;
   } catch (err) {
     throw new ConfigError(`the Docker config file ${file} is not valid JSON; fix or remove it`, {
       file,
       cause: err,
     });
   }
-  const auths = config.auths ?? {};
-  const entry =
-    auths[host] ??
-    Object.entries(auths).find(
-      ([key]) => key.replace(/^https?:\/\//, '').replace(/\/.*$/, '') === host,
-    )?.[1];
-  if (entry === undefined) return undefined;
+  // As the Docker CLI: a host's credHelpers entry, even an empty one (meaning "this file"),
+  // takes the place of credsStore.
+  const helper = entryFor(config.credHelpers, host);
+  const [helperName, helperKey] =
+    helper === undefined
+      ? [config.credsStore ?? '', 'credsStore']
+      : [helper[1], `credHelpers["${helper[0]}"]`];
+  if (helperName !== '') {
+    const found = await askCredentialHelper(helperName, host, { file, key: helperKey }, env);
+    if (found !== undefined) return found;
+  }
+  const found = entryFor(config.auths, host);
+  if (found === undefined) return undefined;
+  const [key, entry] = found;
   if (entry.auth !== undefined && entry.auth !== '') {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon === -1) {
       throw new ConfigError(
         `the auths entry for ${host} in ${file} is not base64 of user:password`,
-        { file, key: `auths.${host}` },
+        { file, key: `auths.${key}` },
       );
     }
     return remember({
       username: decoded.slice(0, colon),
       password: Secret.of(decoded.slice(colon + 1)),
     });
+  }
+  if (entry.identitytoken !== undefined && entry.identitytoken !== '') {
+    return remember({ username: IDENTITY_TOKEN_USER, password: Secret.of(entry.identitytoken) });
   }
   if (entry.username !== undefined && entry.password !== undefined) {
     return remember({ username: entry.username, password: Secret.of(entry.password) });

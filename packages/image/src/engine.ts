@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Secret, silentLogger, type Logger } from '@deploytag/core';
 import { ImageError, ImageErrorCodes } from './errors.js';
-import { isTransientRegistryFailure } from './retry.js';
+import { IDENTITY_TOKEN_USER } from './registry.js';
+import { isTransientRegistryFailure, oneLine } from './retry.js';
 
 /** Where and how to reach a Docker Engine API. */
 export interface EngineConnection {
@@ -73,12 +74,27 @@ export function engineConnectionFromEnv(env: NodeJS.ProcessEnv): EngineConnectio
 
 /** Credentials for a push, sent in the `X-Registry-Auth` header (never on a command line). */
 export interface RegistryAuth {
-  /** The user name (`AWS` for ECR, `oauth2accesstoken` for GCR with an access token). */
+  /**
+   * The user name (`AWS` for ECR, `oauth2accesstoken` for GCR with an access token, `<token>`
+   * when `password` is an identity token).
+   */
   username: string;
   /** The password or token. */
   password: Secret;
   /** The registry host (`host:port`). */
   serveraddress: string;
+}
+
+/** The Engine API's form of a credential: an identity token goes in its own field. */
+function engineAuthConfig(auth: RegistryAuth): Record<string, string> {
+  if (auth.username === IDENTITY_TOKEN_USER) {
+    return { identitytoken: auth.password.reveal(), serveraddress: auth.serveraddress };
+  }
+  return {
+    username: auth.username,
+    password: auth.password.reveal(),
+    serveraddress: auth.serveraddress,
+  };
 }
 
 /** Options of {@link EngineClient.build}. */
@@ -274,10 +290,8 @@ export class EngineClient {
     const errors: string[] = [];
     const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
     if (options.registryAuths !== undefined && options.registryAuths.length > 0) {
-      const config: Record<string, { username: string; password: string }> = {};
-      for (const a of options.registryAuths) {
-        config[a.serveraddress] = { username: a.username, password: a.password.reveal() };
-      }
+      const config: Record<string, Record<string, string>> = {};
+      for (const a of options.registryAuths) config[a.serveraddress] = engineAuthConfig(a);
       headers['X-Registry-Config'] = Buffer.from(JSON.stringify(config)).toString('base64');
     }
     // No idle limit: a RUN step may print nothing for a long time. Cancel with `signal`.
@@ -375,13 +389,9 @@ export class EngineClient {
     const { repository, tag } = splitReference(reference);
     const headers: Record<string, string> = {};
     if (auth !== undefined) {
-      headers['X-Registry-Auth'] = Buffer.from(
-        JSON.stringify({
-          username: auth.username,
-          password: auth.password.reveal(),
-          serveraddress: auth.serveraddress,
-        }),
-      ).toString('base64');
+      headers['X-Registry-Auth'] = Buffer.from(JSON.stringify(engineAuthConfig(auth))).toString(
+        'base64',
+      );
     }
     const res = await this.#request(
       'POST',
@@ -408,12 +418,12 @@ export class EngineClient {
       errors.push(`HTTP ${res.statusCode ?? 0}`);
     if (errors.length > 0) {
       const host = registryHostOf(repository);
-      const text = errors.join('; ');
+      const text = oneLine(errors.join('; '), 600);
       const isAuth = /unauthori[sz]ed|authentication required|denied|401|403/i.test(text);
       throw new ImageError(
         isAuth ? ImageErrorCodes.REGISTRY_AUTH : ImageErrorCodes.PUSH_FAILED,
         isAuth
-          ? `registry ${host} refused the credentials while pushing ${reference}: ${text}; check the registry login (user/password, Docker config, ECR or GCP credentials)`
+          ? `registry ${host} refused the push of ${reference}: ${text}; check the registry login and that it may push to this repository (user/password, Docker config, ECR or GCP credentials)`
           : `pushing ${reference} to ${host} failed: ${text}`,
         {
           details: {

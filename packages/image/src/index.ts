@@ -36,8 +36,10 @@ export {
   type RegistryAuth,
 } from './engine.js';
 export {
+  IDENTITY_TOKEN_USER,
   MANIFEST_ACCEPT,
   RegistryClient,
+  isIdentityToken,
   parseAuthChallenge,
   type AuthChallenge,
   type Manifest,

@@ -1,7 +1,8 @@
 /**
  * The registry client and credential exchanges against real servers: the harness's open
- * registry behind small node:http proxies that inject faults or demand bearer tokens, and a local
- * token endpoint for the Google service-account exchange (Google itself cannot be reached here).
+ * registry behind a small node:http proxy that injects faults, the harness's token-auth registry
+ * (distribution verifying the tokens of the harness token service), and a local token endpoint
+ * for the Google service-account exchange (Google itself cannot be reached here).
  */
 import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
@@ -15,7 +16,15 @@ import type { AddressInfo } from 'node:net';
 import { Secret } from '@deploytag/core';
 import { requireEnv } from '@deploytag/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient, RegistryClient, engineConnectionFromEnv, gcpLogin } from './index.js';
+import {
+  EngineClient,
+  IDENTITY_TOKEN_USER,
+  ImageError,
+  ImageErrorCodes,
+  RegistryClient,
+  engineConnectionFromEnv,
+  gcpLogin,
+} from './index.js';
 
 const registry = requireEnv('DEPLOYTAG_REGISTRY');
 const baseImage = requireEnv('DEPLOYTAG_BASE_IMAGE');
@@ -53,9 +62,7 @@ function forward(req: IncomingMessage, res: ServerResponse): void {
 describe('registry client against the real registry', () => {
   const repo = `it-${randomBytes(4).toString('hex')}/faulty`;
   let faultyHost = '';
-  let bearerHost = '';
   const failures = new Map<string, number>();
-  const token = randomBytes(8).toString('hex');
 
   beforeAll(async () => {
     // Push one small image straight to the registry, so there is a manifest to read and copy.
@@ -71,34 +78,6 @@ describe('registry client against the real registry', () => {
       if (n < 2) {
         req.resume();
         res.writeHead(500).end('injected failure');
-        return;
-      }
-      forward(req, res);
-    });
-
-    // Demands a bearer token from its own token endpoint, which wants basic credentials.
-    bearerHost = await listen((req, res) => {
-      if (req.url?.startsWith('/token') === true) {
-        const url = new URL(req.url, 'http://x');
-        const basic = `Basic ${Buffer.from('bob:pw').toString('base64')}`;
-        if (
-          req.headers.authorization !== basic ||
-          url.searchParams.get('service') !== 'test-registry' ||
-          !url.searchParams.get('scope')?.startsWith(`repository:${repo}:`)
-        ) {
-          res.writeHead(401).end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token }));
-        return;
-      }
-      if (req.headers.authorization !== `Bearer ${token}`) {
-        req.resume();
-        res
-          .writeHead(401, {
-            'www-authenticate': `Bearer realm="http://${bearerHost}/token",service="test-registry"`,
-          })
-          .end();
         return;
       }
       forward(req, res);
@@ -123,22 +102,99 @@ describe('registry client against the real registry', () => {
     );
   });
 
-  it('follows the bearer-token flow, and names the registry when the token is refused', async () => {
-    const client = new RegistryClient(bearerHost, {
-      credentials: { username: 'bob', password: Secret.of('pw') },
-    });
-    expect(await client.tagExists(repo, 'v1')).toBe(true);
-    expect(await client.listTags(repo)).toContain('v1');
-    const wrong = new RegistryClient(bearerHost, {
-      credentials: { username: 'bob', password: Secret.of('nope') },
-    });
-    await expect(wrong.tagExists(repo, 'v1')).rejects.toThrow(
-      new RegExp(`registry ${bearerHost} refused the credentials of user bob`),
-    );
-    // Deleting a tag deletes its manifest, and with it every tag of that manifest (v1 and v2).
+  it('deletes a tag by deleting its manifest, and with it every tag of that manifest', async () => {
+    const client = new RegistryClient(faultyHost, { retry: { attempts: 4, baseDelayMs: 5 } });
     expect(await client.deleteTag(repo, 'v2')).toBe(true);
     expect(await client.tagExists(repo, 'v1')).toBe(false);
     expect(await client.deleteTag(repo, 'v2')).toBe(false);
+  });
+});
+
+describe('registry client against the token-auth registry', () => {
+  const host = requireEnv('DEPLOYTAG_TOKEN_REGISTRY');
+  const user = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_USER');
+  const password = Secret.of(requireEnv('DEPLOYTAG_TOKEN_REGISTRY_PASSWORD'));
+  const reader = requireEnv('DEPLOYTAG_TOKEN_REGISTRY_READER');
+  const readerPassword = Secret.of(requireEnv('DEPLOYTAG_TOKEN_REGISTRY_READER_PASSWORD'));
+  const identityToken = Secret.of(requireEnv('DEPLOYTAG_TOKEN_REGISTRY_REFRESH_TOKEN'));
+  const repo = `it-${randomBytes(4).toString('hex')}/token`;
+  const engine = new EngineClient(engineConnectionFromEnv(process.env));
+  const ref = (tag: string): string => `${host}/${repo}:${tag}`;
+
+  beforeAll(async () => {
+    // podman follows the same bearer flow for its own push, with the credentials we hand it.
+    await engine.tag(baseImage, ref('v1'));
+    await engine.push(ref('v1'), { username: user, password, serveraddress: host });
+  });
+
+  it('looks up, lists and re-tags with a token the token service issued for the user', async () => {
+    const client = new RegistryClient(host, { credentials: { username: user, password } });
+    const digest = await client.manifestDigest(repo, 'v1');
+    expect(digest).toMatch(/^sha256:/);
+    await client.copyTag(repo, 'v1', 'v2');
+    expect(await client.manifestDigest(repo, 'v2')).toBe(digest);
+    expect((await client.listTags(repo)).sort()).toEqual(['v1', 'v2']);
+    expect(await client.tagExists(repo, 'absent')).toBe(false);
+  });
+
+  it('exchanges an identity token (OAuth2 refresh_token grant) for access tokens', async () => {
+    const client = new RegistryClient(host, {
+      credentials: { username: IDENTITY_TOKEN_USER, password: identityToken },
+    });
+    await client.copyTag(repo, 'v1', 'by-identity-token');
+    expect(await client.tagExists(repo, 'by-identity-token')).toBe(true);
+    const stale = new RegistryClient(host, {
+      credentials: { username: IDENTITY_TOKEN_USER, password: Secret.of('revoked') },
+    });
+    await expect(stale.tagExists(repo, 'v1')).rejects.toThrow(
+      `registry ${host} refused the identity token to look up ${repo}:v1 (HTTP 401); log in again to renew it`,
+    );
+  });
+
+  it('lets a pull-only user read but names the refused push, the user and the registry', async () => {
+    const client = new RegistryClient(host, {
+      credentials: { username: reader, password: readerPassword },
+    });
+    expect(await client.tagExists(repo, 'v1')).toBe(true);
+    await expect(client.copyTag(repo, 'v1', 'by-reader')).rejects.toThrow(
+      `registry ${host} did not grant user ${reader} the right to tag ${repo}:by-reader (it asked for repository:${repo}:pull,push); use credentials with that access`,
+    );
+    expect(await client.tagExists(repo, 'by-reader')).toBe(false);
+  });
+
+  it('names the registry when the credentials are wrong or missing', async () => {
+    const wrong = new RegistryClient(host, {
+      credentials: { username: user, password: Secret.of('not-the-password') },
+    });
+    await expect(wrong.tagExists(repo, 'v1')).rejects.toThrow(
+      `registry ${host} refused the credentials of user ${user} to look up ${repo}:v1 (HTTP 401); check the user and password`,
+    );
+    // Anonymous: the token service hands out a token that grants nothing, which the registry refuses.
+    const anonymous = new RegistryClient(host);
+    await expect(anonymous.tagExists(repo, 'v1')).rejects.toThrow(
+      new RegExp(`registry ${host} requires credentials to look up ${repo}:v1`),
+    );
+  });
+
+  it('refuses an engine push by a pull-only user, naming the registry and the login', async () => {
+    await engine.tag(baseImage, ref('pushed-by-reader'));
+    const err = await engine
+      .push(ref('pushed-by-reader'), {
+        username: reader,
+        password: readerPassword,
+        serveraddress: host,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageError);
+    expect((err as ImageError).code).toBe(ImageErrorCodes.REGISTRY_AUTH);
+    expect((err as ImageError).message).toMatch(
+      new RegExp(
+        `^registry ${host.replace(/\./g, '\\.')} refused the push of ${ref('pushed-by-reader').replace(/\./g, '\\.')}: .*denied[^\n]*$`,
+      ),
+    );
+    expect((err as ImageError).message).not.toContain(readerPassword.reveal());
+    const client = new RegistryClient(host, { credentials: { username: user, password } });
+    expect(await client.tagExists(repo, 'pushed-by-reader')).toBe(false);
   });
 });
 

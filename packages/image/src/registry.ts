@@ -13,10 +13,25 @@ export type { RetryOptions } from './retry.js';
 
 /** A user name and password (or token) for a registry. */
 export interface RegistryCredential {
-  /** The user name (`AWS` for ECR, `oauth2accesstoken` for a Google access token). */
+  /**
+   * The user name (`AWS` for ECR, `oauth2accesstoken` for a Google access token, or
+   * {@link IDENTITY_TOKEN_USER} when `password` is an identity token).
+   */
   username: string;
   /** The password or token. */
   password: Secret;
+}
+
+/**
+ * The user name Docker's credential helpers and config file use for an identity token: a
+ * long-lived OAuth2 refresh token that is exchanged at the registry's token service
+ * (`grant_type=refresh_token`) instead of being sent as a password.
+ */
+export const IDENTITY_TOKEN_USER = '<token>';
+
+/** True when the credential holds an identity token rather than a user name and password. */
+export function isIdentityToken(cred: RegistryCredential): boolean {
+  return cred.username === IDENTITY_TOKEN_USER;
 }
 
 /** Options of the {@link RegistryClient} constructor. */
@@ -194,7 +209,10 @@ export class RegistryClient {
     }
   }
 
-  /** Gets a bearer token from the challenge's realm, with the credentials when there are any. */
+  /**
+   * Gets a bearer token from the challenge's realm: `GET` with basic credentials (or none), or,
+   * for an identity token, the OAuth2 `POST` with `grant_type=refresh_token`.
+   */
   async #fetchToken(challenge: AuthChallenge, scope: string, what: string): Promise<string> {
     const realm = challenge.params['realm'];
     if (realm === undefined) {
@@ -204,13 +222,31 @@ export class RegistryClient {
       );
     }
     const url = new URL(realm);
-    if (challenge.params['service'] !== undefined)
-      url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] ?? scope);
+    const service = challenge.params['service'];
+    const wanted = challenge.params['scope'] ?? scope;
     const cred = await this.#loadCredential();
-    const headers: Record<string, string> = {};
-    if (cred !== undefined) headers['Authorization'] = basicHeader(cred);
-    const res = await this.#send(url.toString(), { headers }, `get a token to ${what}`);
+    let res: Response;
+    if (cred !== undefined && isIdentityToken(cred)) {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.password.reveal(),
+        client_id: 'deploytag',
+        scope: wanted,
+      });
+      if (service !== undefined) form.set('service', service);
+      const init: RequestInit = {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      };
+      res = await this.#send(url.toString(), init, `get a token to ${what}`);
+    } else {
+      if (service !== undefined) url.searchParams.set('service', service);
+      url.searchParams.set('scope', wanted);
+      const headers: Record<string, string> = {};
+      if (cred !== undefined) headers['Authorization'] = basicHeader(cred);
+      res = await this.#send(url.toString(), { headers }, `get a token to ${what}`);
+    }
     if (res.status === 401 || res.status === 403) {
       await res.arrayBuffer();
       throw this.#authError(cred, what, res.status);
@@ -238,7 +274,9 @@ export class RegistryClient {
       ImageErrorCodes.REGISTRY_AUTH,
       cred === undefined
         ? `registry ${this.host} requires credentials to ${what} (HTTP ${status}); log in (user/password, Docker config, ECR or GCP credentials)`
-        : `registry ${this.host} refused the credentials of user ${cred.username} to ${what} (HTTP ${status}); check the user and password`,
+        : isIdentityToken(cred)
+          ? `registry ${this.host} refused the identity token to ${what} (HTTP ${status}); log in again to renew it`
+          : `registry ${this.host} refused the credentials of user ${cred.username} to ${what} (HTTP ${status}); check the user and password`,
       { details: { registry: this.host, status } },
     );
   }
@@ -265,13 +303,30 @@ export class RegistryClient {
     } else {
       const cred = await this.#loadCredential();
       if (cred === undefined) throw this.#authError(undefined, what, 401);
+      if (isIdentityToken(cred)) {
+        throw new ImageError(
+          ImageErrorCodes.REGISTRY_AUTH,
+          `registry ${this.host} asks for a user name and password to ${what}, but its credential is an identity token (which only works with a token service); log in with a password`,
+          { details: { registry: this.host, status: 401 } },
+        );
+      }
       auth = basicHeader(cred);
       this.#authorization.set('*', auth);
     }
     res = await this.#send(url, withAuth(auth), what);
     if (res.status === 401) {
       await res.arrayBuffer();
-      throw this.#authError(await this.#loadCredential(), what, 401);
+      const cred = await this.#loadCredential();
+      const again = parseAuthChallenge(res.headers.get('www-authenticate'));
+      if (cred !== undefined && again?.params['error'] === 'insufficient_scope') {
+        const who = isIdentityToken(cred) ? 'the identity token' : `user ${cred.username}`;
+        throw new ImageError(
+          ImageErrorCodes.REGISTRY_AUTH,
+          `registry ${this.host} did not grant ${who} the right to ${what} (it asked for ${again.params['scope'] ?? scope}); use credentials with that access`,
+          { details: { registry: this.host, status: 401 } },
+        );
+      }
+      throw this.#authError(cred, what, 401);
     }
     return res;
   }
