@@ -72,6 +72,27 @@ export function engineConnectionFromEnv(env: NodeJS.ProcessEnv): EngineConnectio
   return conn;
 }
 
+/** True for an error of the TLS layer (certificate checks, alerts, handshake), not of the network. */
+function isTlsFailure(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return (
+    /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_|ALTNAME|EPROTO/.test(code) ||
+    /certificate|SSL routines|TLS/i.test(err.message)
+  );
+}
+
+/** True when the peer closed the connection before answering. */
+function isHangUp(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ECONNRESET' || /socket hang up/.test(err.message);
+}
+
+/** OpenSSL's reason without its file and line noise (`tlsv13 alert certificate required`). */
+function tlsReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const ssl = /routines:[^:]*:([^:]+)/.exec(message)?.[1];
+  return oneLine(ssl ?? message, 200);
+}
+
 /** Credentials for a push, sent in the `X-Registry-Auth` header (never on a command line). */
 export interface RegistryAuth {
   /**
@@ -190,30 +211,50 @@ export class EngineClient {
     const base: RequestOptions = {
       method,
       path,
-      headers: { Host: 'docker', ...options.headers },
+      // Over TCP the Host header stays the engine's address: TLS verifies the certificate
+      // against the name it carries.
+      headers:
+        c.socketPath !== undefined ? { Host: 'docker', ...options.headers } : options.headers,
       timeout: options.timeoutMs ?? 600_000,
     };
     if (options.signal !== undefined) base.signal = options.signal;
-    const req =
-      c.socketPath !== undefined
-        ? httpRequest({ ...base, socketPath: c.socketPath })
-        : c.tls !== undefined
-          ? httpsRequest({
-              ...base,
-              host: c.host,
-              port: c.port,
-              ca: c.tls.ca,
-              cert: c.tls.cert,
-              key: c.tls.key,
-              rejectUnauthorized: c.tls.verify,
-            })
-          : httpRequest({ ...base, host: c.host, port: c.port });
+    let req: ReturnType<typeof httpRequest>;
+    try {
+      req =
+        c.socketPath !== undefined
+          ? httpRequest({ ...base, socketPath: c.socketPath })
+          : c.tls !== undefined
+            ? httpsRequest({
+                ...base,
+                host: c.host,
+                port: c.port,
+                ca: c.tls.ca,
+                cert: c.tls.cert,
+                key: c.tls.key,
+                rejectUnauthorized: c.tls.verify,
+              })
+            : httpRequest({ ...base, host: c.host, port: c.port });
+    } catch (err) {
+      // Node reads the PEM files when the request is made: a key or certificate it cannot parse.
+      return Promise.reject(
+        new ImageError(
+          ImageErrorCodes.ENGINE,
+          `cannot use the TLS files for the container engine at ${c.label} (${tlsReason(err)}); check ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH`,
+          { cause: err },
+        ),
+      );
+    }
     return new Promise<IncomingMessage>((resolve, reject) => {
       const fail = (err: Error): void => {
         reject(
           new ImageError(
             ImageErrorCodes.ENGINE,
-            `cannot reach the container engine at ${c.label} (${err.message}); check DOCKER_HOST and that the engine is running`,
+            c.tls !== undefined && isTlsFailure(err)
+              ? `the TLS handshake with the container engine at ${c.label} failed (${tlsReason(err)}); check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) and DOCKER_TLS_VERIFY`
+              : c.tls !== undefined && isHangUp(err)
+                ? // TLS 1.3: an engine refusing our client certificate just closes the connection.
+                  `the container engine at ${c.label} closed the TLS connection (${err.message}); check that DOCKER_CERT_PATH's cert.pem and key.pem are a client certificate the engine's CA signed, and that the engine is running`
+                : `cannot reach the container engine at ${c.label} (${err.message}); check DOCKER_HOST and that the engine is running`,
             { cause: err },
           ),
         );

@@ -156,8 +156,12 @@ describe('registry client against the token-auth registry', () => {
       credentials: { username: reader, password: readerPassword },
     });
     expect(await client.tagExists(repo, 'v1')).toBe(true);
+    // The registry lists the actions in no fixed order.
+    const escaped = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     await expect(client.copyTag(repo, 'v1', 'by-reader')).rejects.toThrow(
-      `registry ${host} did not grant user ${reader} the right to tag ${repo}:by-reader (it asked for repository:${repo}:pull,push); use credentials with that access`,
+      new RegExp(
+        `^registry ${escaped(host)} did not grant user ${reader} the right to tag ${escaped(repo)}:by-reader \\(it asked for repository:${escaped(repo)}:(pull,push|push,pull)\\); use credentials with that access$`,
+      ),
     );
     expect(await client.tagExists(repo, 'by-reader')).toBe(false);
   });
