@@ -4,7 +4,8 @@
  * - planning: `runCleanup --dry-run` over 200 previews of one repository vs over 20;
  * - deploying: a new preview's first deploy with 200 other preview namespaces present vs with
  *   none (the same chart, the same cluster);
- * - cleanup: removing 100 stale previews vs removing 10, per environment.
+ * - cleanup: removing 100 stale previews vs removing 10, per environment;
+ * - cleanup concurrency: removing 20 stale previews four at a time (the default) vs one by one.
  * The previews are labelled namespaces (as a deploy leaves them) without workloads, so the figures
  * show DeployTag's own cost, not the cluster's. Needs the kube and helm components.
  * Run: `DEPLOYTAG_STACK_COMPONENTS=kube,helm npm run bench -- scale`.
@@ -86,11 +87,12 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
   const run = Date.now().toString(36);
   const repo = `scale-${run}`;
   const created: string[] = [];
-  const cleanupOf = (dryRun: boolean) => () =>
+  const cleanupOf = (dryRun: boolean, concurrency?: number) => () =>
     runCleanup({
       repo,
       olderThan: '7d',
       dryRun,
+      ...(concurrency === undefined ? {} : { concurrency }),
       env: ctx.env,
       cwd: ctx.tmp,
       logger: silentLogger,
@@ -129,9 +131,10 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
       created.splice(0).map((name) => kube.core.deleteNamespace({ name }).catch(() => undefined)),
     );
     await waitGone(kube, repo);
-    const removeAll = async (count: number): Promise<number> => {
+    /** Removes every stale preview and returns the time per environment. */
+    const removeAll = async (count: number, concurrency?: number): Promise<number> => {
       const t0 = performance.now();
-      const result = await cleanupOf(false)();
+      const result = await cleanupOf(false, concurrency)();
       const ms = performance.now() - t0;
       const removed = result.report?.removed ?? 0;
       if (removed !== count || (result.report?.failed ?? 0) > 0)
@@ -144,6 +147,10 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
     const ten = await removeAll(10);
     await previews(kube, repo, 2000, 100);
     const hundred = await removeAll(100);
+    await previews(kube, repo, 3000, 20);
+    const oneByOne = await removeAll(20, 1);
+    await previews(kube, repo, 4000, 20);
+    const fourAtOnce = await removeAll(20);
 
     return [
       compare(
@@ -163,6 +170,12 @@ export default async function bench(ctx: BenchContext): Promise<BenchResult[]> {
         'cleanup time per environment: 100 stale previews vs 10',
         { label: 'per environment, 10 stale', timing: single(ten) },
         { label: 'per environment, 100 stale', timing: single(hundred) },
+      ),
+      compare(
+        'scale-cleanup-concurrency',
+        'cleanup of 20 stale previews: four at a time (the default) vs one after another',
+        { label: 'one after another', timing: single(oneByOne * 20) },
+        { label: 'four at a time', timing: single(fourAtOnce * 20) },
       ),
     ];
   } finally {

@@ -74,7 +74,15 @@ export interface ApplyCleanupOptions {
   pollMs?: number;
   /** Called after each finished step (progress, or a test stopping the run at a given point). */
   onStep?: (event: StepEvent) => void;
+  /**
+   * How many environments are removed at once (each mostly waits: for helm, the database, its
+   * namespace to go). 4 by default; 1 removes them one after another.
+   */
+  concurrency?: number;
 }
+
+/** Environments removed at once by default. */
+export const DEFAULT_CLEANUP_CONCURRENCY = 4;
 
 /** How removing one environment ended. */
 export type EnvironmentStatus = 'removed' | 'failed' | 'skipped' | 'interrupted';
@@ -144,6 +152,8 @@ interface Run {
   options: ApplyCleanupOptions;
   logger: Logger;
   leases: HeldLease[];
+  /** Resolves once the removal of each of these environments (earlier in this run) has ended. */
+  waitFor: (namespaces: readonly string[]) => Promise<void>;
 }
 
 type NamespaceObject = Awaited<ReturnType<KubeClients['core']['readNamespace']>>;
@@ -234,6 +244,8 @@ async function deleteTags(
   const moved: string[] = [];
   const shared: string[] = [];
   for (const { tag, digest, after } of action.tags) {
+    // Removed at the same time: let their removal end before looking whether they are gone.
+    await run.waitFor(after ?? []);
     const remaining: string[] = [];
     for (const other of after ?? []) {
       if ((await readNamespace(run.clients.kube, other)) !== undefined) remaining.push(other);
@@ -348,12 +360,13 @@ async function removeEnvironment(
   env: EnvironmentPlan,
   clients: CleanupClients,
   options: ApplyCleanupOptions,
+  waitFor: Run['waitFor'],
 ): Promise<EnvironmentOutcome> {
   const logger = (clients.logger ?? silentLogger).child({
     tag: 'cleanup',
     fields: { namespace: env.namespace },
   });
-  const run: Run = { env, clients, options, logger, leases: [] };
+  const run: Run = { env, clients, options, logger, leases: [], waitFor };
   const steps: StepOutcome[] = [];
   const outcome = (status: EnvironmentStatus): EnvironmentOutcome => ({
     namespace: env.namespace,
@@ -386,37 +399,69 @@ async function removeEnvironment(
 }
 
 /**
- * Removes the stale environments of a plan, one after the other and each independently: a
- * failure is reported in that environment's outcome and the others continue. Every step is
- * idempotent (a release, database, tag or namespace already gone is fine), and the namespace,
- * which carries the record of what to remove, goes last, so a re-run finishes whatever a failed
- * or interrupted run left.
+ * Removes the stale environments of a plan, a few at a time (`concurrency`) and each
+ * independently: a failure is reported in that environment's outcome and the others continue.
+ * Every step is idempotent (a release, database, tag or namespace already gone is fine), and the
+ * namespace, which carries the record of what to remove, goes last, so a re-run finishes whatever
+ * a failed or interrupted run left. An image tag shared by several stale environments is deleted
+ * by the last of them once the others' removals have ended, and only if their namespaces are gone.
  *
  * @param plan - from {@link planCleanup}
  * @param clients - Kubernetes, helm, and as the plan needs them a database server, a registry
  *   client and a DNS hook
- * @param options - cancellation, time limits, lock holder, progress callback
+ * @param options - cancellation, time limits, lock holder, progress callback, concurrency
  */
 export async function applyCleanup(
   plan: CleanupPlan,
   clients: CleanupClients,
   options: ApplyCleanupOptions = {},
 ): Promise<CleanupReport> {
-  const environments: EnvironmentOutcome[] = [];
-  for (const env of plan.environments) {
-    if (!env.stale) continue;
-    if (options.signal?.aborted === true) {
-      environments.push({
-        namespace: env.namespace,
-        branch: env.branch,
-        status: 'interrupted',
-        steps: [],
-        error: describe(interruptedError()),
-      });
-      continue;
-    }
-    environments.push(await removeEnvironment(env, clients, options));
+  const stale = plan.environments.filter((e) => e.stale);
+  const concurrency = options.concurrency ?? DEFAULT_CLEANUP_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`concurrency must be a whole number, 1 or more, not ${concurrency}`);
   }
+  const position = new Map(stale.map((env, i) => [env.namespace, i]));
+  const ended = stale.map(() => {
+    let resolve = (): void => undefined;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  });
+  const environments: EnvironmentOutcome[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < stale.length; i = next++) {
+      const env = stale[i];
+      if (env === undefined) break;
+      // Waits go only to environments earlier in the run, which started before this one: no
+      // environment ever waits for one that cannot start.
+      const waitFor = async (namespaces: readonly string[]): Promise<void> => {
+        const earlier = namespaces.flatMap((n) => {
+          const at = position.get(n);
+          const end = at !== undefined && at < i ? ended[at] : undefined;
+          return end === undefined ? [] : [end.promise];
+        });
+        await Promise.all(earlier);
+      };
+      try {
+        environments[i] =
+          options.signal?.aborted === true
+            ? {
+                namespace: env.namespace,
+                branch: env.branch,
+                status: 'interrupted',
+                steps: [],
+                error: describe(interruptedError()),
+              }
+            : await removeEnvironment(env, clients, options, waitFor);
+      } finally {
+        ended[i]?.resolve();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, stale.length) }, worker));
   const count = (...statuses: EnvironmentStatus[]): number =>
     environments.filter((e) => statuses.includes(e.status)).length;
   return {

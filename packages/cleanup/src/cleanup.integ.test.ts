@@ -360,6 +360,8 @@ describe('deploytag cleanup against the stack', () => {
     const stop = new AbortController();
     const first = await runCleanup(
       options({
+        // One at a time, so that the stop lands between the two environments.
+        concurrency: 1,
         signal: stop.signal,
         onStep: (event) => {
           if (event.action.type === 'uninstall') stop.abort();
@@ -392,11 +394,18 @@ describe('deploytag cleanup against the stack', () => {
 
     const lines: LogRecord[] = [];
     const logger = createLogger({ level: 'debug', reporter: { write: (r) => lines.push(r) } });
-    const second = await runCleanup(options({ logger }));
+    const events: string[] = [];
+    const second = await runCleanup(
+      options({ logger, onStep: (e) => events.push(`${e.namespace} ${e.action.type}`) }),
+    );
     expect(second.report?.environments.map((e) => [e.namespace, e.status])).toEqual([
       [firstEnv, 'removed'],
       [secondEnv, 'removed'],
     ]);
+    // Removed at the same time (the default concurrency).
+    expect(events.indexOf(`${ns.old} lock`)).toBeLessThan(
+      events.indexOf(`${ns.gone} delete-namespace`),
+    );
     expect(byNamespace(second.plan.environments, half).reasons.map((r) => r.code)).toContain(
       'resume',
     );
@@ -425,6 +434,38 @@ describe('deploytag cleanup against the stack', () => {
     expect(logged).toContain(`deleted namespace ${half}`);
     expect(logged).not.toContain(gitToken);
     expect(logged).not.toContain(decodeURIComponent(new URL(postgresUrl).password));
+  });
+
+  it('removes several at once; a tag they share goes with the last, once the others are gone', async () => {
+    // Two previews of branches that are not on the remote, both running the image Y.
+    const pair = [`feature/${run}-pair-a`, `feature/${run}-pair-b`];
+    const [first, second] = pair.map((b) => namespaceName(b)) as [string, string];
+    const Y = sha(4);
+    await pushTags([Y, ...pair.map((b) => imageTag(b))]);
+    for (const b of pair) await deploy(b, Y);
+    const events: string[] = [];
+    const result = await runCleanup(
+      options({
+        branches: [],
+        dropDatabases: false,
+        onStep: (e) => events.push(`${e.namespace} ${e.action.type}`),
+      }),
+    );
+    const planned = byNamespace(result.plan.environments, second).actions.flatMap((a) =>
+      a.type === 'delete-image-tags' ? a.tags.map((t) => [t.tag, t.after]) : [],
+    );
+    expect(planned).toContainEqual([Y, [first]]);
+    expect(result.report).toMatchObject({ removed: 2, failed: 0, skipped: 0 });
+    for (const namespace of [first, second]) {
+      expect(await namespaceExists(kube, namespace)).toBe(false);
+    }
+    // At the same time: the second had started before the first's namespace was gone…
+    const at = (what: string): number => events.indexOf(what);
+    expect(at(`${second} lock`)).toBeGreaterThanOrEqual(0);
+    expect(at(`${second} lock`)).toBeLessThan(at(`${first} delete-namespace`));
+    // …yet it deleted Y only after that, so Y was never pulled from under a live preview.
+    expect(at(`${second} delete-image-tags`)).toBeGreaterThan(at(`${first} delete-namespace`));
+    expect(await tags()).toEqual([S, A, imageTag(branch.alive)].sort());
   });
 
   it('a further run finds nothing stale and succeeds', async () => {

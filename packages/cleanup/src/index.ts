@@ -1,8 +1,8 @@
 /**
  * `@deploytag/cleanup`: finds the preview environments DeployTag created (by their labels only)
  * and removes the stale ones: branch deleted on the remote, not deployed for longer than a TTL,
- * or named. {@link planCleanup} decides purely; {@link applyCleanup} removes each environment
- * independently (deploy lock, Helm release, database, image tags, DNS, namespace) so that a
+ * or named. {@link planCleanup} decides purely; {@link applyCleanup} removes a few environments at
+ * a time, each independently (deploy lock, Helm release, database, image tags, DNS, namespace) so that a
  * failure stays with its environment and a re-run finishes what was left; {@link runCleanup}
  * wires both to the environment for the `deploytag cleanup` command.
  *
@@ -32,6 +32,7 @@ export {
 } from './plan.js';
 export { gatherCleanupFacts, type GatherClients, type GatherInput } from './gather.js';
 export {
+  DEFAULT_CLEANUP_CONCURRENCY,
   applyCleanup,
   type ApplyCleanupOptions,
   type CleanupClients,

@@ -39,6 +39,8 @@ export interface RunCleanupOptions {
   context?: string;
   /** `--timeout`: longest wait for one uninstall or namespace deletion, in milliseconds. */
   timeoutMs?: number;
+  /** `--concurrency`: how many environments are removed at once (see `applyCleanup`). */
+  concurrency?: number;
   /** The environment (default `process.env`). */
   env?: Env;
   /** The project folder (git checkout, `config/database.yml`); the current folder by default. */
@@ -262,6 +264,7 @@ export async function runCleanup(options: RunCleanupOptions = {}): Promise<RunCl
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         ...(lockHolder === undefined ? {} : { lockHolder: `deploytag cleanup ${lockHolder}` }),
       },
     );

@@ -33,6 +33,7 @@ describe('deploytag cleanup', () => {
       '--dry-run',
       '--repo <name>',
       '--remote <url>',
+      '--concurrency <n>',
     ]) {
       expect(help).toContain(flag);
     }
@@ -43,6 +44,13 @@ describe('deploytag cleanup', () => {
     expect(await main(['cleanup', '--older-than', 'a week'], bad)).toBe(2);
     expect(bad.stderr.text()).toContain('"a week" is not a duration');
     expect(await main(['cleanup', '--older-than', '7d', '--timeout', 'soon'], io())).toBe(2);
+    for (const n of ['0', '2.5', 'all']) {
+      const c = io();
+      expect(await main(['cleanup', '--older-than', '7d', '--concurrency', n], c)).toBe(2);
+      expect(c.stderr.text()).toContain(
+        `--concurrency takes a whole number of environments, 1 or more, not "${n}"`,
+      );
+    }
   });
 
   it('refuses to run when nothing could make a preview stale (exit code 2)', async () => {

@@ -10,6 +10,7 @@ interface CleanupCommandOptions {
   repo?: string;
   remote?: string;
   timeout?: string;
+  concurrency?: string;
   kubeconfig?: string;
   context?: string;
 }
@@ -38,6 +39,7 @@ export const cleanupCommand = defineCommand<CleanupCommandOptions>({
         "the git remote whose branches count (default: the checkout's origin, else the CI's)",
       )
       .option('--timeout <seconds>', 'longest wait for one uninstall or namespace deletion', '300')
+      .option('--concurrency <n>', 'environments removed at once (default 4; 1: one after another)')
       .option('--kubeconfig <file>', 'the kubeconfig (default: $KUBECONFIG)')
       .option('--context <name>', 'the kubeconfig context')
       .addHelpText(
@@ -58,6 +60,12 @@ export const cleanupCommand = defineCommand<CleanupCommandOptions>({
         `--timeout takes a positive number of seconds, not ${JSON.stringify(options.timeout)}`,
       );
     }
+    const concurrency = options.concurrency === undefined ? undefined : Number(options.concurrency);
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+      throw new UsageError(
+        `--concurrency takes a whole number of environments, 1 or more, not ${JSON.stringify(options.concurrency)}`,
+      );
+    }
     const result = await runCleanup({
       ...(options.olderThan === undefined ? {} : { olderThan: options.olderThan }),
       ...(options.branch === undefined ? {} : { branches: options.branch }),
@@ -69,6 +77,7 @@ export const cleanupCommand = defineCommand<CleanupCommandOptions>({
       ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
       ...(options.context === undefined ? {} : { context: options.context }),
       timeoutMs: seconds * 1000,
+      ...(concurrency === undefined ? {} : { concurrency }),
       env: io.env,
       cwd: io.cwd,
       logger: io.logger,
