@@ -105,3 +105,4 @@ export {
   type Substituted,
 } from './substitute.js';
 export { deployContextEnv, type ContextVariable } from './exports.js';
+export { awsClientConfig, awsRegion, type AwsClientSettings, type AwsService } from './aws.js';

@@ -3,9 +3,9 @@ import type {
   ListHostedZonesByNameCommandOutput,
   ResourceRecordSet,
   Route53Client,
-  Route53ClientConfig,
   RRType,
 } from '@aws-sdk/client-route-53';
+import { awsClientConfig } from '@deploytag/context';
 import { ConfigError, silentLogger, type Logger } from '@deploytag/core';
 import { DnsError, DnsErrorCodes } from './errors.js';
 import type { DnsChange } from './plan.js';
@@ -15,38 +15,16 @@ import { quoteTxt, unquoteTxt } from './txt.js';
 
 type EnvLike = Readonly<Record<string, string | undefined>>;
 
-function nonBlank(env: EnvLike, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 /**
- * A Route 53 client configured from the usual AWS variables of `env`: region (`AWS_REGION`,
- * `AWS_DEFAULT_REGION`, else `us-east-1`, as Route 53 is a global service), endpoint
- * (`AWS_ENDPOINT_URL_ROUTE_53`, then `AWS_ENDPOINT_URL`, which is how tests reach moto) and static
- * credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); without static
- * credentials the SDK's default chain applies. The SDK is loaded only here.
+ * A Route 53 client configured from the usual AWS variables of `env` (`awsClientConfig` of
+ * `@deploytag/context`; the region defaults to `us-east-1`, as Route 53 is a global service;
+ * `AWS_ENDPOINT_URL_ROUTE_53`, then `AWS_ENDPOINT_URL`, is how tests reach moto). The SDK is
+ * loaded only here.
  *
  * @param env - the environment
  */
 export async function createRoute53Client(env: EnvLike): Promise<Route53Client> {
-  const accessKeyId = nonBlank(env, 'AWS_ACCESS_KEY_ID');
-  const secretAccessKey = nonBlank(env, 'AWS_SECRET_ACCESS_KEY');
-  const sessionToken = nonBlank(env, 'AWS_SESSION_TOKEN');
-  const endpoint = nonBlank(env, 'AWS_ENDPOINT_URL_ROUTE_53') ?? nonBlank(env, 'AWS_ENDPOINT_URL');
-  const config: Route53ClientConfig = {
-    region: nonBlank(env, 'AWS_REGION') ?? nonBlank(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
-    ...(endpoint === undefined ? {} : { endpoint }),
-    ...(accessKeyId !== undefined && secretAccessKey !== undefined
-      ? {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(sessionToken === undefined ? {} : { sessionToken }),
-          },
-        }
-      : {}),
-  };
+  const config = awsClientConfig(env, 'ROUTE_53', { defaultRegion: 'us-east-1' });
   const { Route53Client: Client } = await import('@aws-sdk/client-route-53');
   return new Client(config);
 }

@@ -1,9 +1,7 @@
-import type {
-  SecretsManagerClient,
-  SecretsManagerClientConfig,
-} from '@aws-sdk/client-secrets-manager';
-import type { STSClient, STSClientConfig } from '@aws-sdk/client-sts';
-import { ConfigError, silentLogger } from '@deploytag/core';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { awsClientConfig } from '@deploytag/context';
+import { silentLogger } from '@deploytag/core';
 import type { Logger } from '@deploytag/core';
 import { SecretsError, SecretsErrorCodes } from './errors.js';
 import type { FetchedSecret } from './merge.js';
@@ -14,64 +12,8 @@ import type { FetchOptions, SecretsSource } from './source.js';
 
 type EnvLike = Readonly<Record<string, string | undefined>>;
 
-function nonBlank(env: EnvLike, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** The region of the usual AWS variables: `AWS_REGION`, else `AWS_DEFAULT_REGION`. */
-export function awsRegion(env: EnvLike): string | undefined {
-  return nonBlank(env, 'AWS_REGION') ?? nonBlank(env, 'AWS_DEFAULT_REGION');
-}
-
 /**
- * Client settings from the usual AWS variables of `env` (not necessarily `process.env`): region
- * (`AWS_REGION`, `AWS_DEFAULT_REGION`), endpoint (`AWS_ENDPOINT_URL_<SERVICE>`, then
- * `AWS_ENDPOINT_URL`, which is how tests reach moto) and static credentials (`AWS_ACCESS_KEY_ID`,
- * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and `AWS_MAX_ATTEMPTS`; without static credentials the SDK's default
- * chain (profile, web identity, container, instance) applies.
- *
- * @param env - the environment
- * @param service - the service's endpoint variable suffix, e.g. `SECRETS_MANAGER` or `STS`
- * @throws ConfigError when no region is set
- */
-export function awsClientConfig(
-  env: EnvLike,
-  service: 'SECRETS_MANAGER' | 'STS',
-): SecretsManagerClientConfig & STSClientConfig {
-  const region = awsRegion(env);
-  if (region === undefined) {
-    throw new ConfigError(
-      'AWS_DEFAULT_REGION is not set; set AWS_REGION or AWS_DEFAULT_REGION (e.g. us-east-1)',
-      {
-        key: 'AWS_DEFAULT_REGION',
-      },
-    );
-  }
-  const endpoint =
-    nonBlank(env, `AWS_ENDPOINT_URL_${service}`) ?? nonBlank(env, 'AWS_ENDPOINT_URL');
-  const accessKeyId = nonBlank(env, 'AWS_ACCESS_KEY_ID');
-  const secretAccessKey = nonBlank(env, 'AWS_SECRET_ACCESS_KEY');
-  const sessionToken = nonBlank(env, 'AWS_SESSION_TOKEN');
-  const attempts = Number(nonBlank(env, 'AWS_MAX_ATTEMPTS'));
-  return {
-    region,
-    ...(Number.isInteger(attempts) && attempts > 0 ? { maxAttempts: attempts } : {}),
-    ...(endpoint === undefined ? {} : { endpoint }),
-    ...(accessKeyId !== undefined && secretAccessKey !== undefined
-      ? {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(sessionToken === undefined ? {} : { sessionToken }),
-          },
-        }
-      : {}),
-  };
-}
-
-/**
- * A Secrets Manager client configured from `env` (see {@link awsClientConfig}). The SDK is loaded
+ * A Secrets Manager client configured from `env` (see `awsClientConfig` in `@deploytag/context`). The SDK is loaded
  * on first use, so commands that read no secret do not pay for it.
  */
 export async function createSecretsManagerClient(env: EnvLike): Promise<SecretsManagerClient> {
@@ -80,7 +22,7 @@ export async function createSecretsManagerClient(env: EnvLike): Promise<SecretsM
   return new Client(config);
 }
 
-/** An STS client configured from `env` (see {@link awsClientConfig}); the SDK loads on first use. */
+/** An STS client configured from `env` (see `awsClientConfig` in `@deploytag/context`); the SDK loads on first use. */
 export async function createStsClient(env: EnvLike): Promise<STSClient> {
   const config = awsClientConfig(env, 'STS');
   const { STSClient: Client } = await import('@aws-sdk/client-sts');

@@ -47,8 +47,6 @@ export {
   type SecretsSource,
 } from './source.js';
 export {
-  awsClientConfig,
-  awsRegion,
   createAwsSecretsSource,
   createSecretsManagerClient,
   createStsClient,
