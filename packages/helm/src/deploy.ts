@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as yamlParse, stringify } from 'yaml';
@@ -31,6 +31,7 @@ import type {
   RolloutProblem,
 } from '@deploytag/kube';
 import { readYamlMapping } from './chart.js';
+import { withChartLock } from './chart-lock.js';
 import type { ChartFacts } from './chart.js';
 import { diffManifests } from './diff.js';
 import type { ObjectChange } from './diff.js';
@@ -465,11 +466,9 @@ export async function applyDeploy(
           await waitReady(kube, plan, clients);
         }
       } else {
-        if (plan.dependencyBuild) {
-          logger.info(`building the chart's dependencies`);
-          await helm.run(['dependency', 'build', plan.chart], { namespace, timeoutMs: 300_000 });
-        }
-        await upgrade(plan, clients, revisionDescription(plan.digest, plan.sha));
+        await withDeployableChart(plan, clients, (chart) =>
+          upgrade(plan, clients, revisionDescription(plan.digest, plan.sha), chart),
+        );
         history = await releaseHistory(helm, release, namespace, 1);
         revision = history[history.length - 1]?.revision;
         action = last === undefined ? 'installed' : 'upgraded';
@@ -547,10 +546,54 @@ function rolloutError(plan: DeployPlan, problems: RolloutProblem[], cause: unkno
   );
 }
 
+/**
+ * Calls `fn` with the chart to give helm: the folder itself, or for a chart with dependencies a
+ * package made right after `helm dependency build`, both under the chart's lock, so that another
+ * deploy from the same checkout rebuilding `charts/` cannot change what this one installs. The
+ * package lives in a private temporary folder, removed afterwards.
+ */
+async function withDeployableChart<T>(
+  plan: DeployPlan,
+  clients: DeployClients,
+  fn: (chart: string) => Promise<T>,
+): Promise<T> {
+  if (!plan.dependencyBuild) return await fn(plan.chart);
+  const { helm } = clients;
+  const logger = clients.logger ?? silentLogger;
+  const dir = mkdtempSync(join(tmpdir(), 'deploytag-chart-'));
+  try {
+    const packaged = await withChartLock(
+      plan.chart,
+      async () => {
+        logger.info(`building the chart's dependencies`);
+        const call = { namespace: plan.namespace, timeoutMs: 300_000 };
+        await helm.run(['dependency', 'build', plan.chart], call);
+        await helm.run(['package', plan.chart, '--destination', dir], call);
+        const [archive] = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
+        if (archive === undefined) {
+          throw new HelmError(
+            HelmErrorCodes.UPGRADE,
+            `helm package wrote no archive for the chart ${plan.chart}`,
+          );
+        }
+        return join(dir, archive);
+      },
+      {
+        timeoutMs: 300_000,
+        ...(clients.signal === undefined ? {} : { signal: clients.signal }),
+      },
+    );
+    return await fn(packaged);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function upgrade(
   plan: DeployPlan,
   clients: DeployClients,
   description: string,
+  chart: string,
 ): Promise<void> {
   const { helm, kube } = clients;
   const logger = clients.logger ?? silentLogger;
@@ -584,7 +627,7 @@ async function upgrade(
           'upgrade',
           '--install',
           plan.release,
-          plan.chart,
+          chart,
           ...valuesArgs(files),
           '--wait',
           '--timeout',
