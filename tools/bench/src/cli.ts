@@ -73,24 +73,33 @@ async function main(argv: string[]): Promise<number> {
   const env = stackEnv(state);
   Object.assign(process.env, env);
   const results: BenchResult[] = [];
+  const failed: string[] = [];
   const tmp = mkdtempSync(join(tmpdir(), 'deploytag-bench-'));
   try {
-    for (const file of files) {
-      process.stderr.write(`▸ ${relative(root, file)}\n`);
-      const mod = (await import(pathToFileURL(file).href)) as { default: Benchmark };
-      const dir = join(tmp, String(results.length));
+    for (const [i, file] of files.entries()) {
+      const name = relative(root, file);
+      process.stderr.write(`▸ ${name}\n`);
+      const dir = join(tmp, String(i));
       mkdirSync(dir, { recursive: true });
-      const got = await mod.default({
-        env,
-        tmp: dir,
-        scale: quick ? 0.05 : 1,
-        log: (l) => process.stderr.write(`  ${l}\n`),
-      });
-      for (const r of got)
-        process.stderr.write(
-          `  ${r.name}: ${r.ratio.toFixed(2)}× (${fmt(r.subject.timing.medianMs)} vs ${fmt(r.baseline.timing.medianMs)})\n`,
-        );
-      results.push(...got);
+      try {
+        const mod = (await import(pathToFileURL(file).href)) as { default: Benchmark };
+        const got = await mod.default({
+          env,
+          tmp: dir,
+          scale: quick ? 0.05 : 1,
+          log: (l) => process.stderr.write(`  ${l}\n`),
+        });
+        for (const r of got)
+          process.stderr.write(
+            `  ${r.name}: ${r.ratio.toFixed(2)}× (${fmt(r.subject.timing.medianMs)} vs ${fmt(r.baseline.timing.medianMs)})\n`,
+          );
+        results.push(...got);
+      } catch (err) {
+        // One broken benchmark does not cost the others' figures; the run still fails.
+        const reason = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        process.stderr.write(`  FAILED: ${reason}\n`);
+        failed.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -100,10 +109,16 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   writeFileSync(
     join(out, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), quick, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, results, failed }, null, 2)}\n`,
   );
   writeFileSync(join(out, 'results.md'), markdown(results));
   process.stdout.write(markdown(results));
+  if (failed.length > 0) {
+    process.stderr.write(
+      `bench: ${failed.length} benchmark file(s) failed:\n${failed.join('\n')}\n`,
+    );
+    return 1;
+  }
   return 0;
 }
 
