@@ -294,15 +294,30 @@ describe('helm killed mid-upgrade', () => {
         // An upgrade (after a first install), or the first install, is killed once it has applied
         // the new Deployment: the release is left pending.
         if (verb === 'rollback') await deploy(branch, ++commit);
-        const before = (await helmRevisions(release, namespace)).at(-1)?.version ?? 0;
-        const first = deploy(branch, ++commit).catch((e: unknown) => e);
-        const killed = await killHelm(
-          'upgrade',
-          release,
-          reached('applied', release, namespace, commit, before),
-        );
-        expect(killed.landed, verb).toBe(true);
-        expect(isDeploytagError(await first), verb).toBe(true);
+        let killed: { landed: boolean } | undefined;
+        let first: unknown;
+        // A kill that came after helm had finished (its wait can end within the random delay on a
+        // loaded machine) left nothing pending: set the scene again with the next commit.
+        for (
+          let tries = 0;
+          tries < 5 && !(killed?.landed === true && isDeploytagError(first));
+          tries++
+        ) {
+          const before = (await helmRevisions(release, namespace)).at(-1)?.version ?? 0;
+          const deploying = deploy(branch, ++commit).catch((e: unknown) => e);
+          killed = await killHelm(
+            'upgrade',
+            release,
+            reached('applied', release, namespace, commit, before),
+          );
+          first = await deploying;
+          if (verb === 'uninstall' && !isDeploytagError(first)) {
+            // The scene is a killed first install: remove the one that went through.
+            await helm.run(['uninstall', release, '--wait'], { namespace, timeoutMs: 120_000 });
+          }
+        }
+        expect(killed?.landed, verb).toBe(true);
+        expect(isDeploytagError(first), verb).toBe(true);
         // Hold the recovery's helm in its wait, so that it is killed mid-way for sure: a rollback
         // needs a new pod, which a quota of one pod forbids; an uninstall waits for a Deployment
         // that a finalizer keeps.
