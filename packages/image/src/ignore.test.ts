@@ -171,7 +171,7 @@ describe('packContext', () => {
     writeFileSync(join(dir, 'Dockerfile'), 'FROM x\n');
     execFileSync('mkfifo', [join(dir, 'pipe')]);
     await expect(roundTrip(dir)).rejects.toThrow(
-      'pipe: unsupported file type in the build context (not a file, folder or link)',
+      'pipe: unsupported file type in the build context (not a file, folder or link); remove it or list it in .dockerignore',
     );
   });
 

@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { pack, type Header, type Pack } from 'tar-stream';
+import { ImageError, ImageErrorCodes } from './errors.js';
 import type { ContextFilter } from './ignore.js';
 
 /** Options of {@link packContext}. */
@@ -68,8 +69,8 @@ function sortedNames(abs: string): string[] {
  *
  * @remarks
  * The tree is walked depth first, one directory at a time, as the consumer pulls: memory holds the
- * names of the directories on the current path, never the list of every file, so it stays flat
- * whatever the number and size of the files (large files are streamed). Entries are sent sorted
+ * entry names of each folder on the current path (one list per level), never the list of every
+ * file, so it stays flat whatever the number and size of the files (large files are streamed). Entries are sent sorted
  * by name, so the same tree gives the same archive. Symbolic links are sent as links
  * (not followed), empty directories are sent, file modes are kept exactly (no umask), long paths
  * use PAX headers, and owners are set to 0:0 as the Docker CLI does. An excluded directory is
@@ -130,8 +131,9 @@ export function packContext(contextDir: string, options: PackContextOptions): Re
       }
       if (excluded) continue;
       if (!st.isFile() && !st.isSymbolicLink()) {
-        throw new Error(
-          `${rel}: unsupported file type in the build context (not a file, folder or link)`,
+        throw new ImageError(
+          ImageErrorCodes.INPUT,
+          `${rel}: unsupported file type in the build context (not a file, folder or link); remove it or list it in .dockerignore`,
         );
       }
       try {
