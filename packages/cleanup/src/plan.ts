@@ -320,6 +320,11 @@ function parseTime(text: string | undefined): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
+/** The order environments are listed (and removed) in: by namespace name. */
+function byName(a: string, b: string): number {
+  return a.localeCompare(b);
+}
+
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
 }
@@ -406,9 +411,10 @@ function planImages(namespace: string, ctx: ImageContext): ImageDecision {
       deletions.push({ tag, digest });
       continue;
     }
-    // Only other stale previews share it: the last of them to be removed deletes it.
-    const group = [...blockers.keys()].sort();
-    const last = [namespace, ...group].sort().at(-1);
+    // Only other stale previews share it: the last of them to be removed deletes it. "Last" is
+    // in the order the plan lists environments (byName), which applyCleanup relies on.
+    const group = [...blockers.keys()].sort(byName);
+    const last = [namespace, ...group].sort(byName).at(-1);
     if (last === namespace) {
       deletions.push({ tag, digest, after: group });
     } else {
@@ -488,7 +494,7 @@ export function planCleanup(facts: CleanupFacts, options: CleanupOptions): Clean
     record: CleanupRecord | undefined;
   }[] = [];
   const seenBranches = new Set<string>();
-  const namespaces = [...facts.namespaces].sort((a, b) => a.name.localeCompare(b.name));
+  const namespaces = [...facts.namespaces].sort((a, b) => byName(a.name, b.name));
   for (const ns of namespaces) {
     if (ns.labels[MANAGED_BY_LABEL] !== MANAGED_BY || ns.labels[REPO_LABEL] !== repoLabel) continue;
     const kind = ns.labels[ENVIRONMENT_LABEL];
