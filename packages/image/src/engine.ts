@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Secret, silentLogger, type Logger } from '@deploytag/core';
 import { ImageError, ImageErrorCodes } from './errors.js';
-import { IDENTITY_TOKEN_USER } from './registry.js';
+import { isIdentityToken } from './registry.js';
 import { isTransientRegistryFailure, oneLine } from './retry.js';
 
 /** Where and how to reach a Docker Engine API. */
@@ -108,7 +108,7 @@ export interface RegistryAuth {
 
 /** The Engine API's form of a credential: an identity token goes in its own field. */
 function engineAuthConfig(auth: RegistryAuth): Record<string, string> {
-  if (auth.username === IDENTITY_TOKEN_USER) {
+  if (isIdentityToken(auth)) {
     return { identitytoken: auth.password.reveal(), serveraddress: auth.serveraddress };
   }
   return {

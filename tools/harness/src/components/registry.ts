@@ -48,10 +48,10 @@ const READER_USER = 'reader';
 const TOKEN_SERVICE = 'deploytag-harness-registry';
 const TOKEN_ISSUER = 'deploytag-harness-token-service';
 
-/** The status `GET /v2/` answers on a registry at `host:port`, or undefined when it does not answer. */
-async function v2Status(hostPort: string): Promise<number | undefined> {
+/** The status a `GET` of `url` answers (within 2 s), or undefined when nothing answers. */
+async function httpStatus(url: string): Promise<number | undefined> {
   try {
-    const res = await fetch(`http://${hostPort}/v2/`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     await res.arrayBuffer();
     return res.status;
   } catch {
@@ -134,7 +134,7 @@ async function startInstance(dir: string, inst: Instance): Promise<DaemonRecord>
     env: registryEnv(),
     cwd: dir,
     logFile: join(dir, 'registry.log'),
-    ready: async () => (await v2Status(hostPort)) === inst.readyStatus,
+    ready: async () => (await httpStatus(`http://${hostPort}/v2/`)) === inst.readyStatus,
     readyTimeoutMs: 30_000,
   });
 }
@@ -193,17 +193,7 @@ async function startTokenService(
     env: { ...process.env, DEPLOYTAG_TOKEN_USERS: JSON.stringify(tokenUsers) },
     cwd: dir,
     logFile: join(dir, 'token-service.log'),
-    ready: async () => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/_health`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        await res.arrayBuffer();
-        return res.ok;
-      } catch {
-        return false;
-      }
-    },
+    ready: async () => (await httpStatus(`http://127.0.0.1:${port}/_health`)) === 200,
     readyTimeoutMs: 30_000,
   });
   return { daemon, cert };
